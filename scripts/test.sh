@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# test.sh - installs, builds and runs every test of llmgw (what CI runs).
+#   1. scripts/install-deps.sh (apt + npm pack, idempotent)
+#   2. release build in build/, ASan+UBSan build in build-asan/
+#   3. ctest in build-asan: unit tests and integration suites (real binary,
+#      fake upstreams, real services), all under the sanitizers
+#   4. libFuzzer smoke: every fuzz target for a few seconds
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=address,undefined >/dev/null
+cmake --build build-asan -j"$jobs"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+if [ "${GW_FUZZ_SECONDS:-10}" != 0 ]; then
+  CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGW_FUZZ=ON >/dev/null
+  cmake --build build-fuzz -j"$jobs"
+  for f in build-fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    name=$(basename "$f")
+    corpus=fuzz/corpus/${name#fuzz_}
+    mkdir -p "$corpus"
+    echo "fuzz: $name for ${GW_FUZZ_SECONDS:-10}s"
+    "$f" -max_total_time="${GW_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 "$corpus" >"build-fuzz/$name.log" 2>&1 ||
+      { tail -40 "build-fuzz/$name.log"; exit 1; }
+  done
+fi
+ctest --test-dir build-asan --output-on-failure -j1

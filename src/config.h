@@ -1,0 +1,143 @@
+/* config.h - llmgw's YAML configuration (system.md 4) as a plain struct.
+ *
+ * gw_config_load parses a file with libfyaml, expands ${VAR} from the
+ * environment (a missing variable is an error naming it), rejects unknown
+ * keys (naming the key and its line), checks references (a model's
+ * provider, a fallback's aliases) and fills defaults. gw_config_default
+ * gives the embedded default (no file). The result is immutable once
+ * loaded; the server shares it between workers with a reference count
+ * (gw_config_ref / gw_config_unref) so SIGHUP can swap it atomically.
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "provider.h"
+
+typedef struct gw_cfg_provider {
+    char *name;
+    gw_prov_kind_t kind;
+    char *base_url; /* as written, e.g. https://api.openai.com */
+    char *api_key;  /* NULL when none; never logged */
+    /* parsed from base_url */
+    int is_tls;
+    char *host;
+    uint16_t port;
+    char *base_path; /* "" or "/v1beta" ..., no trailing slash */
+} gw_cfg_provider_t;
+
+typedef struct gw_cfg_model {
+    char *alias;
+    char *provider; /* name of a gw_cfg_provider */
+    size_t provider_index;
+    char *model;    /* upstream model name */
+    double input_per_mtok;  /* USD per million prompt tokens */
+    double output_per_mtok; /* USD per million completion tokens */
+} gw_cfg_model_t;
+
+typedef struct gw_cfg_fallback {
+    char *alias;       /* the model asked for */
+    char **chain;      /* aliases tried after it, in order */
+    size_t chain_len;
+} gw_cfg_fallback_t;
+
+typedef struct gw_cfg_bucket {
+    double rps;   /* refill per second; 0 = unlimited */
+    double burst; /* capacity */
+} gw_cfg_bucket_t;
+
+typedef struct gw_cfg_tenant {
+    char *id;
+    char **keys; /* stored key hashes: "blake2b:<hex>" */
+    size_t keys_len;
+    int admin;
+    double budget_usd; /* < 0: no budget */
+    gw_cfg_bucket_t rate;
+    int64_t tokens_per_min; /* 0 = unlimited */
+} gw_cfg_tenant_t;
+
+typedef struct gw_cfg_limits {
+    size_t max_body_bytes;       /* 413 above */
+    size_t max_header_bytes;     /* 431 above (request line + headers) */
+    size_t max_headers;          /* 431 above */
+    uint32_t header_timeout_ms;  /* 408 when headers take longer */
+    uint32_t body_timeout_ms;    /* 408 when the body stalls this long */
+    uint32_t keepalive_timeout_ms;
+    uint32_t upstream_timeout_ms;    /* whole failover chain deadline */
+    uint32_t connect_timeout_ms;     /* per attempt */
+    uint32_t first_byte_timeout_ms;  /* per attempt, until response head */
+    uint32_t idle_timeout_ms;        /* per attempt, between body chunks */
+    uint32_t retry_budget;           /* extra attempts after the first */
+    uint32_t drain_timeout_ms;       /* SIGTERM: in-flight deadline */
+    size_t max_upstream_body_bytes;  /* non-stream upstream answers */
+    uint32_t max_connections;        /* per process */
+} gw_cfg_limits_t;
+
+typedef struct gw_cfg_ask {
+    char *engine; /* duckdb | clickhouse | bigquery */
+    char *duckdb_path;
+    char *clickhouse_url;
+    char *clickhouse_database;
+    char *clickhouse_cluster; /* NULL: single node */
+    char *bigquery_project;
+    char *bigquery_dataset;
+    int64_t bigquery_max_bytes_billed;
+    char *schema_cache_redis_url; /* NULL: in-process only */
+    uint32_t schema_cache_ttl_s;
+    char *planner_mode; /* auto | llm | rules */
+    char *planner_model;
+    char *formatter_mode; /* template | llm */
+    char *formatter_model;
+} gw_cfg_ask_t;
+
+typedef struct gw_cfg_telemetry {
+    char *otlp_endpoint; /* NULL: off */
+    char *service_name;
+    char *log;           /* stdout | stderr | a file path */
+    uint32_t flush_interval_s;
+    int log_prompts;
+} gw_cfg_telemetry_t;
+
+typedef struct gw_config {
+    atomic_int refcnt;
+    char *path;      /* file it came from; NULL for the embedded default */
+    char *listen;    /* "host:port" as written */
+    char *listen_host;
+    uint16_t listen_port;
+    uint32_t workers; /* 0 = number of cores */
+    int auth_enabled;
+    char *redis_url; /* shared limits/budgets; NULL = in-process */
+    gw_cfg_limits_t limits;
+    gw_cfg_bucket_t per_ip;
+    gw_cfg_provider_t *providers;
+    size_t providers_len;
+    gw_cfg_model_t *models;
+    size_t models_len;
+    gw_cfg_fallback_t *fallbacks;
+    size_t fallbacks_len;
+    gw_cfg_tenant_t *tenants;
+    size_t tenants_len;
+    gw_cfg_ask_t ask;
+    gw_cfg_telemetry_t telemetry;
+} gw_config_t;
+
+/* Loads and validates path. On error returns NULL and writes a one-line
+ * reason ("file:line: unknown key 'foo' in limits") into err. */
+gw_config_t *gw_config_load(const char *path, char *err, size_t errlen);
+/* Same, from a string (tests, fuzzing); name is used in messages. */
+gw_config_t *gw_config_parse(const char *yaml, size_t len, const char *name, char *err, size_t errlen);
+/* The embedded default: 127.0.0.1:8080, auth off, no providers. */
+gw_config_t *gw_config_default(void);
+/* Reference counting; the last unref frees. */
+gw_config_t *gw_config_ref(gw_config_t *c);
+void gw_config_unref(gw_config_t *c);
+
+/* Lookups (NULL when absent). */
+const gw_cfg_model_t *gw_config_model(const gw_config_t *c, const char *alias, size_t alias_len);
+const gw_cfg_fallback_t *gw_config_fallback(const gw_config_t *c, const char *alias);
+
+#endif
