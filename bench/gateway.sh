@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# bench/gateway.sh - llmgw's proxy overhead next to nginx and HAProxy (and
+# Portkey when TARGETS includes it), measured by ../shared/bench/peers.sh in
+# one run: the same fake upstream (nginx, canned completion and canned SSE),
+# wrk + upstream on core 0, the proxy under test alone on core 1.
+#
+# llmgw runs with everything a production request pays for: auth (hashed
+# key lookup), per-IP and per-tenant rate limits, the JSON model rewrite and
+# one JSON log line per request (written to a file).
+#   bench/gateway.sh                       # direct, nginx, haproxy, llmgw; json + sse
+#   TARGETS="direct nginx project" STREAM=0 bench/gateway.sh
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PEERS=${PEERS:-$ROOT/../shared/bench/peers.sh}
+BIN=${LLMGW_BIN:-$ROOT/build/llmgw}
+WORK=${WORK:-/tmp/llmgw-bench}
+PORT=${PORT:-18090}
+[ -x "$BIN" ] || { echo "build llmgw first (scripts/build.sh)"; exit 1; }
+[ -f "$PEERS" ] || { echo "peers.sh not found at $PEERS (set PEERS=)"; exit 1; }
+mkdir -p "$WORK"
+cat >"$WORK/llmgw.yaml" <<EOF
+listen: 127.0.0.1:$PORT
+workers: 1
+auth: {enabled: true}
+limits: {max_body_bytes: 1048576, upstream_timeout_ms: 60000, retry_budget: 2}
+rate_limit:
+  per_ip: {rps: 1000000, burst: 1000000}
+providers:
+  - {name: fake, kind: openai, base_url: \${UPSTREAM_BASE_URL}, api_key: \${OPENAI_API_KEY}}
+models:
+  - {alias: gpt-4o-mini, provider: fake, model: gpt-4o-mini, price: {input_per_mtok: 0.15, output_per_mtok: 0.60}}
+tenants:
+  - {id: bench, keys: [], rate: {rps: 1000000, burst: 1000000}}
+EOF
+KEY=$(UPSTREAM_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=x \
+  "$BIN" keys create --tenant bench --config "$WORK/llmgw.yaml" 2>/dev/null)
+export PROJECT_NAME=llmgw
+export PROJECT_URL=http://127.0.0.1:$PORT/v1/chat/completions
+export PROJECT_HEADERS="Authorization: Bearer $KEY"
+export PROJECT_CMD="exec $BIN serve --config $WORK/llmgw.yaml >$WORK/requests.log 2>$WORK/stderr.log"
+export TARGETS=${TARGETS:-"direct nginx haproxy project"}
+export OUT_MD=${OUT_MD:-$WORK/peers-result.md}
+bash "$PEERS"
+echo "report: $OUT_MD"
+echo "log lines written by llmgw: $(wc -l <"$WORK/requests.log")"

@@ -1,0 +1,710 @@
+/* http_conn.c - one client connection of the HTTP/1.1 server: reading,
+ * parsing with explicit limits, dispatch, responses, keep-alive, timeouts.
+ *
+ * States: IDLE (keep-alive, no byte of the next request yet) -> HEAD (bytes
+ * of a head arrived; header_timeout runs) -> BODY (body_timeout runs) ->
+ * BUSY (a handler owns the request; reads go to a side buffer so the
+ * request's bytes never move, and EOF aborts the handler) -> IDLE or close.
+ * A connection is freed only from the close callback of its last handle.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "http.h"
+#include "http_internal.h"
+#include "picohttpparser.h"
+#include "provider.h"
+#include "routes.h"
+#include "worker.h"
+
+enum conn_state { ST_IDLE, ST_HEAD, ST_BODY, ST_BUSY, ST_CLOSING };
+
+struct gw_http_conn {
+    uv_tcp_t tcp; /* tcp.data == conn */
+    uv_timer_t timer;
+    gw_worker_t *w;
+    const gw_cfg_limits_t *lim; /* of the runtime the connection started with */
+    struct gw_http_conn *prev, *next;
+    enum conn_state state;
+    int open_handles;
+    int keepalive;
+    int close_after; /* close once the current response is written */
+    int streaming;
+    int chunked_in;
+    size_t content_length;
+    struct phr_chunked_decoder dec;
+    gw_buf_t rbuf;  /* head + body of the current request */
+    gw_buf_t side;  /* bytes read while BUSY (pipelined or junk) */
+    size_t head_len;
+    size_t body_raw; /* bytes of rbuf after the head, as received */
+    size_t body_len; /* decoded body bytes */
+    gw_http_hdr_t *hdrs;
+    size_t max_hdrs;
+    size_t wqueue; /* bytes queued for writing */
+    gw_http_req_t req;
+};
+
+typedef struct write_req {
+    uv_write_t w;
+    struct gw_http_conn *conn;
+    size_t len;
+    char data[];
+} write_req_t;
+
+static void conn_close(struct gw_http_conn *c);
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void conn_process(struct gw_http_conn *c);
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void conn_link(gw_worker_t *w, struct gw_http_conn *c)
+{
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->n_conns++;
+}
+
+static void conn_unlink(struct gw_http_conn *c)
+{
+    gw_worker_t *w = c->w;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    w->n_conns--;
+}
+
+static void conn_on_handle_closed(uv_handle_t *h)
+{
+    struct gw_http_conn *c = h->data;
+    if (--c->open_handles > 0)
+        return;
+    conn_unlink(c);
+    gw_buf_free(&c->rbuf);
+    gw_buf_free(&c->side);
+    gw_free(c->hdrs);
+    gw_worker_t *w = c->w;
+    gw_free(c);
+    gw_worker_conn_gone(w);
+}
+
+static void conn_close(struct gw_http_conn *c)
+{
+    if (c->state == ST_CLOSING)
+        return;
+    int was_busy = c->state == ST_BUSY;
+    c->state = ST_CLOSING;
+    if (was_busy && c->req.on_abort != NULL) {
+        gw_http_abort_cb cb = c->req.on_abort;
+        c->req.on_abort = NULL;
+        cb(&c->req);
+    }
+    uv_close((uv_handle_t *)&c->timer, conn_on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, conn_on_handle_closed);
+}
+
+static void conn_on_timeout(uv_timer_t *t)
+{
+    struct gw_http_conn *c = t->data;
+    if (c->state == ST_HEAD)
+        gw_http_fail(c, 408, "request headers not received within header_timeout_ms");
+    else if (c->state == ST_BODY)
+        gw_http_fail(c, 408, "request body not received within body_timeout_ms");
+    else
+        conn_close(c); /* idle keep-alive expired, or lingering close */
+}
+
+static void conn_arm(struct gw_http_conn *c, uint32_t ms)
+{
+    if (ms == 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, conn_on_timeout, ms, 0);
+}
+
+void gw_http_accept(gw_worker_t *w, uv_stream_t *listener, const gw_cfg_limits_t *lim)
+{
+    struct gw_http_conn *c = gw_calloc(1, sizeof(*c));
+    if (c == NULL)
+        return;
+    c->w = w;
+    c->lim = lim;
+    uv_tcp_init(&w->loop, &c->tcp);
+    uv_timer_init(&w->loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->open_handles = 2;
+    conn_link(w, c);
+    c->max_hdrs = lim->max_headers + 1;
+    c->hdrs = gw_calloc(c->max_hdrs, sizeof(*c->hdrs));
+    gw_buf_init(&c->rbuf, lim->max_header_bytes + lim->max_body_bytes * 2 + 65536);
+    gw_buf_init(&c->side, 65536);
+    if (c->hdrs == NULL || uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->req.conn = c;
+    c->req.worker = w;
+    gw_http_peer_ip(&c->tcp, c->req.client_ip, sizeof(c->req.client_ip));
+    if (w->drain_started || w->n_conns > lim->max_connections / (w->app->n_workers ? w->app->n_workers : 1)) {
+        c->state = ST_BUSY;
+        c->close_after = 1;
+        w->n_inflight++;
+        gw_http_error(&c->req, 503, "server_error", w->drain_started ? "shutting_down" : "too_many_connections",
+                      NULL, w->drain_started ? "server is shutting down" : "too many open connections", NULL);
+        return;
+    }
+    c->state = ST_IDLE;
+    conn_arm(c, lim->keepalive_timeout_ms);
+    uv_read_start((uv_stream_t *)&c->tcp, gw_http_alloc_cb, conn_on_read);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+void gw_http_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    struct gw_http_conn *c = h->data;
+    gw_buf_t *b = c->state == ST_BUSY ? &c->side : &c->rbuf;
+    size_t want = b->len < 16384 ? 16384 - b->len : 16384;
+    if (b->max - b->len < want)
+        want = b->max - b->len;
+    if (want == 0 || gw_buf_reserve(b, want) != GW_OK) {
+        out->base = NULL;
+        out->len = 0;
+        return;
+    }
+    out->base = b->ptr + b->len;
+    out->len = b->cap - 1 - b->len;
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct gw_http_conn *c = s->data;
+    if (nread == UV_ENOBUFS) {
+        if (c->state == ST_BUSY) {
+            uv_read_stop(s); /* side buffer full: wait for the response */
+            return;
+        }
+        gw_http_fail(c, 431, "request too large");
+        return;
+    }
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    gw_buf_t *b = c->state == ST_BUSY ? &c->side : &c->rbuf;
+    b->len += (size_t)nread;
+    b->ptr[b->len] = '\0';
+    if (c->state == ST_BUSY || c->state == ST_CLOSING)
+        return;
+    conn_process(c);
+}
+
+static int hdr_is(const gw_http_hdr_t *h, const char *name)
+{
+    size_t n = strlen(name);
+    return h->name_len == n && strncasecmp(h->name, name, n) == 0;
+}
+
+static int token_has(const char *v, size_t len, const char *tok)
+{
+    size_t n = strlen(tok);
+    for (size_t i = 0; i + n <= len; i++)
+        if (strncasecmp(v + i, tok, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Counts header lines in an unparseable head to tell 431 from 400. */
+static size_t count_lines(const char *p, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == '\n') {
+            n++;
+            if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
+                break;
+        }
+    return n;
+}
+
+static int parse_length(const char *v, size_t len, size_t *out)
+{
+    size_t n = 0;
+    if (len == 0 || len > 18)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (size_t)(v[i] - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+/* Checks framing headers. Returns 0 or an HTTP status with *msg set. */
+static int conn_check_framing(struct gw_http_conn *c, int minor, const char **msg)
+{
+    int have_cl = 0, have_te = 0;
+    size_t cl = 0;
+    c->keepalive = minor >= 1;
+    for (size_t i = 0; i < c->req.num_headers; i++) {
+        const gw_http_hdr_t *h = &c->req.headers[i];
+        if (hdr_is(h, "content-length")) {
+            size_t v;
+            if (parse_length(h->value, h->value_len, &v) != 0)
+                return *msg = "invalid Content-Length", 400;
+            if (have_cl && v != cl)
+                return *msg = "conflicting Content-Length headers", 400;
+            have_cl = 1;
+            cl = v;
+        } else if (hdr_is(h, "transfer-encoding")) {
+            if (have_te || h->value_len != 7 || strncasecmp(h->value, "chunked", 7) != 0)
+                return *msg = "unsupported Transfer-Encoding (only a single 'chunked' is accepted)", 400;
+            have_te = 1;
+        } else if (hdr_is(h, "connection")) {
+            if (token_has(h->value, h->value_len, "close"))
+                c->keepalive = 0;
+            else if (token_has(h->value, h->value_len, "keep-alive"))
+                c->keepalive = 1;
+        }
+    }
+    if (have_cl && have_te)
+        return *msg = "both Content-Length and Transfer-Encoding given", 400;
+    if (have_cl && cl > c->lim->max_body_bytes)
+        return *msg = "request body exceeds max_body_bytes", 413;
+    c->chunked_in = have_te;
+    c->content_length = have_cl ? cl : 0;
+    return 0;
+}
+
+static void conn_fill_req(struct gw_http_conn *c, const char *method, size_t mlen, const char *path, size_t plen,
+                          size_t nh)
+{
+    gw_http_req_t *r = &c->req;
+    r->method = method;
+    r->method_len = mlen;
+    const char *q = memchr(path, '?', plen);
+    r->path = path;
+    r->path_len = q ? (size_t)(q - path) : plen;
+    r->query = q ? q + 1 : NULL;
+    r->query_len = q ? plen - (size_t)(q - path) - 1 : 0;
+    r->headers = c->hdrs;
+    r->num_headers = nh;
+    r->body = NULL;
+    r->body_len = 0;
+    r->on_abort = NULL;
+    r->handler_data = NULL;
+    r->start_ns = gw_now_ns();
+    snprintf(r->request_id, sizeof(r->request_id), "req_%016llx%04zx%08llx",
+             (unsigned long long)(c->w->app->start_ns ^ r->start_ns), c->w->index,
+             (unsigned long long)++c->w->req_seq);
+}
+
+/* Parses the head. Returns 1 when complete, 0 when more bytes are needed,
+ * -1 after answering an error. */
+static int conn_parse_head(struct gw_http_conn *c)
+{
+    const char *method, *path;
+    size_t mlen, plen, nh = c->max_hdrs;
+    int minor;
+    struct phr_header *ph = (struct phr_header *)c->hdrs; /* same layout */
+    int n = phr_parse_request(c->rbuf.ptr, c->rbuf.len, &method, &mlen, &path, &plen, &minor, ph, &nh, 0);
+    if (n == -2) {
+        if (c->rbuf.len > c->lim->max_header_bytes)
+            return gw_http_fail(c, 431, "request header block exceeds max_header_bytes"), -1;
+        return 0;
+    }
+    if (n == -1) {
+        if (count_lines(c->rbuf.ptr, c->rbuf.len) > c->lim->max_headers + 1)
+            return gw_http_fail(c, 431, "too many request headers"), -1;
+        return gw_http_fail(c, 400, "malformed HTTP request"), -1;
+    }
+    if ((size_t)n > c->lim->max_header_bytes)
+        return gw_http_fail(c, 431, "request header block exceeds max_header_bytes"), -1;
+    if (nh > c->lim->max_headers)
+        return gw_http_fail(c, 431, "too many request headers"), -1;
+    c->head_len = (size_t)n;
+    conn_fill_req(c, method, mlen, path, plen, nh);
+    const char *msg = NULL;
+    int st = conn_check_framing(c, minor, &msg);
+    if (st != 0)
+        return gw_http_fail(c, st, msg), -1;
+    size_t elen;
+    const char *expect = gw_http_header(&c->req, "expect", &elen);
+    if (expect != NULL && elen == 12 && strncasecmp(expect, "100-continue", 12) == 0)
+        gw_http_write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    return 1;
+}
+
+/* Decodes as much chunked body as has arrived. 1 done, 0 more, -1 error. */
+static int conn_body_chunked(struct gw_http_conn *c)
+{
+    char *start = c->rbuf.ptr + c->head_len + c->body_len;
+    size_t avail = c->rbuf.len - c->head_len - c->body_len;
+    size_t sz = avail;
+    ssize_t r = phr_decode_chunked(&c->dec, start, &sz);
+    /* decoded bytes were moved to start; drop the consumed raw bytes */
+    size_t left = r >= 0 ? (size_t)r : 0;
+    memmove(start + sz, start + avail - left, left);
+    c->rbuf.len = c->head_len + c->body_len + sz + left;
+    c->body_len += sz;
+    if (c->body_len > c->lim->max_body_bytes)
+        return gw_http_fail(c, 413, "request body exceeds max_body_bytes"), -1;
+    if (r == -1)
+        return gw_http_fail(c, 400, "malformed chunked request body"), -1;
+    if (r == -2)
+        return 0;
+    c->body_raw = c->body_len + left; /* leftover bytes are the next request */
+    return 1;
+}
+
+static int conn_body(struct gw_http_conn *c)
+{
+    if (c->chunked_in)
+        return conn_body_chunked(c);
+    size_t have = c->rbuf.len - c->head_len;
+    if (have < c->content_length)
+        return 0;
+    c->body_len = c->content_length;
+    c->body_raw = c->content_length;
+    return 1;
+}
+
+static void conn_dispatch(struct gw_http_conn *c)
+{
+    /* bytes past this request belong to the next one: move them aside */
+    size_t used = c->head_len + c->body_raw;
+    if (c->rbuf.len > used) {
+        if (gw_buf_add(&c->side, c->rbuf.ptr + used, c->rbuf.len - used) != GW_OK) {
+            gw_http_fail(c, 431, "pipelined data too large");
+            return;
+        }
+        c->rbuf.len = used;
+    }
+    c->req.body = c->rbuf.ptr + c->head_len;
+    c->req.body_len = c->body_len;
+    c->rbuf.ptr[c->head_len + c->body_len] = '\0';
+    c->state = ST_BUSY;
+    uv_timer_stop(&c->timer);
+    c->w->n_inflight++;
+    gw_routes_dispatch(&c->req);
+}
+
+static void conn_process(struct gw_http_conn *c)
+{
+    if (c->state == ST_IDLE) {
+        c->state = ST_HEAD;
+        c->head_len = 0;
+        c->body_len = 0;
+        c->body_raw = 0;
+        memset(&c->dec, 0, sizeof(c->dec));
+        c->dec.consume_trailer = 1;
+        conn_arm(c, c->lim->header_timeout_ms);
+    }
+    if (c->state == ST_HEAD) {
+        int r = conn_parse_head(c);
+        if (r <= 0)
+            return;
+        c->state = ST_BODY;
+        conn_arm(c, c->lim->body_timeout_ms);
+    }
+    if (c->state == ST_BODY) {
+        int r = conn_body(c);
+        if (r <= 0)
+            return;
+        conn_dispatch(c);
+    }
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void conn_on_linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct gw_http_conn *c = s->data;
+    c->side.len = 0; /* discard */
+    if (nread < 0)
+        conn_close(c);
+}
+
+static void conn_on_linger_timeout(uv_timer_t *t) { conn_close(t->data); }
+
+static void conn_on_shutdown(uv_shutdown_t *sr, int status)
+{
+    struct gw_http_conn *c = sr->data;
+    gw_free(sr);
+    if (status != 0 || c->state == ST_CLOSING) {
+        conn_close(c);
+        return;
+    }
+    /* lingering close: read and drop what the client still sends, so that
+     * an early error answer is not destroyed by a reset */
+    c->state = ST_BUSY;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_read_start((uv_stream_t *)&c->tcp, gw_http_alloc_cb, conn_on_linger_read);
+    uv_timer_start(&c->timer, conn_on_linger_timeout, 1000, 0);
+}
+
+static void conn_shutdown(struct gw_http_conn *c)
+{
+    uv_shutdown_t *sr = gw_malloc(sizeof(*sr));
+    if (sr == NULL) {
+        conn_close(c);
+        return;
+    }
+    sr->data = c;
+    if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0) {
+        gw_free(sr);
+        conn_close(c);
+    }
+}
+
+static void conn_on_written(uv_write_t *w, int status)
+{
+    write_req_t *wr = (write_req_t *)w;
+    struct gw_http_conn *c = wr->conn;
+    c->wqueue -= wr->len;
+    gw_free(wr);
+    if (status != 0)
+        conn_close(c);
+}
+
+void gw_http_write_raw(struct gw_http_conn *c, const char *p, size_t n)
+{
+    if (c->state == ST_CLOSING)
+        return;
+    write_req_t *wr = gw_malloc(sizeof(*wr) + n);
+    if (wr == NULL) {
+        conn_close(c);
+        return;
+    }
+    wr->conn = c;
+    wr->len = n;
+    memcpy(wr->data, p, n);
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)n);
+    c->wqueue += n;
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, conn_on_written) != 0) {
+        c->wqueue -= n;
+        gw_free(wr);
+        conn_close(c);
+    }
+}
+
+/* The response is complete: go on with the next request or close. */
+static void conn_response_done(struct gw_http_conn *c)
+{
+    if (c->state == ST_CLOSING)
+        return;
+    c->w->n_inflight--;
+    c->req.on_abort = NULL;
+    c->streaming = 0;
+    if (c->close_after || !c->keepalive || c->w->drain_started) {
+        conn_shutdown(c);
+        return;
+    }
+    /* the pipelined bytes become the start of the next request */
+    gw_buf_reset(&c->rbuf);
+    if (c->side.len > 0) {
+        gw_buf_add(&c->rbuf, c->side.ptr, c->side.len);
+        gw_buf_reset(&c->side);
+    }
+    if (c->rbuf.len == 0) {
+        gw_buf_free(&c->rbuf); /* idle connections hold no buffer */
+        gw_buf_free(&c->side);
+    }
+    c->state = ST_IDLE;
+    conn_arm(c, c->lim->keepalive_timeout_ms);
+    uv_read_start((uv_stream_t *)&c->tcp, gw_http_alloc_cb, conn_on_read);
+    if (c->rbuf.len > 0)
+        conn_process(c);
+}
+
+static void head_begin(gw_buf_t *h, struct gw_http_conn *c, int status, const char *ctype, const char *extra)
+{
+    gw_buf_printf(h, "HTTP/1.1 %d %s\r\n", status, gw_http_reason(status));
+    if (ctype != NULL)
+        gw_buf_printf(h, "Content-Type: %s\r\n", ctype);
+    gw_buf_printf(h, "x-request-id: %s\r\n", c->req.request_id);
+    if (extra != NULL)
+        gw_buf_adds(h, extra);
+    if (!c->keepalive || c->close_after || c->w->drain_started)
+        gw_buf_adds(h, "Connection: close\r\n");
+}
+
+void gw_http_respond(gw_http_req_t *req, int status, const char *ctype, const char *extra, const char *body,
+                     size_t len)
+{
+    struct gw_http_conn *c = req->conn;
+    if (c->state != ST_BUSY)
+        return; /* the client left; nothing to answer */
+    gw_buf_t h;
+    gw_buf_init(&h, 65536 + len);
+    head_begin(&h, c, status, ctype, extra);
+    gw_buf_printf(&h, "Content-Length: %zu\r\n\r\n", len);
+    gw_buf_add(&h, body, len);
+    gw_http_write_raw(c, h.ptr, h.len);
+    gw_buf_free(&h);
+    conn_response_done(c);
+}
+
+void gw_http_error(gw_http_req_t *req, int status, const char *type, const char *code, const char *param,
+                   const char *message, const char *extra)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 8192);
+    gw_openai_error(&b, message, type, param, code);
+    gw_http_respond(req, status, "application/json", extra, b.ptr, b.len);
+    gw_buf_free(&b);
+}
+
+void gw_http_fail(struct gw_http_conn *c, int status, const char *message)
+{
+    static const char *const codes[][2] = {{"400", "bad_request"}, {"408", "request_timeout"},
+                                           {"413", "request_too_large"}, {"431", "headers_too_large"}};
+    const char *code = "bad_request";
+    char st[8];
+    snprintf(st, sizeof(st), "%d", status);
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(codes[i][0], st) == 0)
+            code = codes[i][1];
+    c->close_after = 1;
+    c->keepalive = 0;
+    c->state = ST_BUSY;
+    c->w->n_inflight++;
+    uv_timer_stop(&c->timer);
+    gw_http_error(&c->req, status, "invalid_request_error", code, NULL, message, NULL);
+}
+
+void gw_http_stream_begin(gw_http_req_t *req, int status, const char *ctype, const char *extra)
+{
+    struct gw_http_conn *c = req->conn;
+    if (c->state != ST_BUSY)
+        return;
+    gw_buf_t h;
+    gw_buf_init(&h, 65536);
+    head_begin(&h, c, status, ctype, extra);
+    gw_buf_adds(&h, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n");
+    gw_http_write_raw(c, h.ptr, h.len);
+    gw_buf_free(&h);
+    c->streaming = 1;
+}
+
+void gw_http_stream_write(gw_http_req_t *req, const char *data, size_t len)
+{
+    struct gw_http_conn *c = req->conn;
+    if (c->state != ST_BUSY || !c->streaming || len == 0)
+        return;
+    char pre[24];
+    int n = snprintf(pre, sizeof(pre), "%zx\r\n", len);
+    write_req_t *wr = gw_malloc(sizeof(*wr) + (size_t)n + len + 2);
+    if (wr == NULL) {
+        conn_close(c);
+        return;
+    }
+    memcpy(wr->data, pre, (size_t)n);
+    memcpy(wr->data + n, data, len);
+    memcpy(wr->data + n + len, "\r\n", 2);
+    wr->conn = c;
+    wr->len = (size_t)n + len + 2;
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
+    c->wqueue += wr->len;
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, conn_on_written) != 0) {
+        c->wqueue -= wr->len;
+        gw_free(wr);
+        conn_close(c);
+    }
+}
+
+void gw_http_stream_end(gw_http_req_t *req)
+{
+    struct gw_http_conn *c = req->conn;
+    if (c->state != ST_BUSY || !c->streaming)
+        return;
+    gw_http_write_raw(c, "0\r\n\r\n", 5);
+    conn_response_done(c);
+}
+
+size_t gw_http_write_queue(const gw_http_req_t *req) { return req->conn->wqueue; }
+
+const char *gw_http_header(const gw_http_req_t *req, const char *name, size_t *vlen)
+{
+    for (size_t i = 0; i < req->num_headers; i++)
+        if (hdr_is(&req->headers[i], name)) {
+            if (vlen != NULL)
+                *vlen = req->headers[i].value_len;
+            return req->headers[i].value;
+        }
+    return NULL;
+}
+
+void gw_http_peer_ip(uv_tcp_t *tcp, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    out[0] = '\0';
+    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        uv_ip4_name((struct sockaddr_in *)&ss, out, cap);
+    else if (ss.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&ss, out, cap);
+}
+
+/* ---- drain -------------------------------------------------------------- */
+
+void gw_http_conns_drain(gw_worker_t *w)
+{
+    struct gw_http_conn *c = w->conns, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == ST_IDLE)
+            conn_close(c);
+        else
+            c->close_after = 1;
+    }
+}
+
+void gw_http_conns_close_all(gw_worker_t *w)
+{
+    struct gw_http_conn *c = w->conns, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+}
+
+const char *gw_http_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 529: return "Site Overloaded";
+    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}

@@ -1,0 +1,405 @@
+/* server.c - `llmgw serve`: the process, its worker threads and signals.
+ *
+ * Each worker thread runs its own libuv loop with its own listening socket
+ * bound with SO_REUSEPORT to the same address: the kernel spreads new
+ * connections across workers with no shared accept lock and no hand-off
+ * between threads (nginx's reuseport, h2o's per-thread listeners). The
+ * sockets are bound in the main thread first, so a bad address fails the
+ * start with a clear message. The main thread keeps a small loop for
+ * signals: SIGHUP reloads the config (a bad file keeps the old one),
+ * SIGTERM/SIGINT drain: stop accepting, finish in-flight requests and
+ * streams until drain_timeout_ms, then close what is left and exit 0.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "http_internal.h"
+#include "log.h"
+#include "upstream.h"
+#include "worker.h"
+
+typedef struct serve_main {
+    gw_app_t app;
+    uv_loop_t loop;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t poll;
+    const char *config_path;
+    uint64_t generation;
+    atomic_int workers_done;
+    int drain_requested;
+} serve_main_t;
+
+/* ---- runtime ------------------------------------------------------------ */
+
+/* A bucket needs room for one request: burst defaults to max(1, rps). */
+static double burst_or_default(double rps, double burst)
+{
+    if (burst >= 1)
+        return burst;
+    return rps > 1 ? rps : 1;
+}
+
+uint64_t gw_now_ns(void) { return uv_hrtime(); }
+
+gw_runtime_t *gw_runtime_new(gw_config_t *cfg, uint64_t generation, const gw_runtime_t *prev, char *err,
+                             size_t errlen)
+{
+    gw_runtime_t *rt = gw_calloc(1, sizeof(*rt));
+    if (rt == NULL)
+        goto oom;
+    atomic_init(&rt->refcnt, 1);
+    rt->cfg = cfg;
+    rt->generation = generation;
+    rt->auth = gw_auth_table_new();
+    rt->tenants = gw_calloc(cfg->tenants_len ? cfg->tenants_len : 1, sizeof(*rt->tenants));
+    if (rt->auth == NULL || rt->tenants == NULL)
+        goto oom;
+    uint64_t now = gw_now_ns();
+    for (size_t i = 0; i < cfg->tenants_len; i++) {
+        const gw_cfg_tenant_t *t = &cfg->tenants[i];
+        for (size_t k = 0; k < t->keys_len; k++)
+            if (gw_auth_table_add(rt->auth, t->keys[k], i) != GW_OK) {
+                snprintf(err, errlen, "tenant '%s': bad key hash", t->id);
+                goto fail;
+            }
+        pthread_mutex_init(&rt->tenants[i].lock, NULL);
+        gw_bucket_t b;
+        gw_bucket_init(&b, t->rate.rps, burst_or_default(t->rate.rps, t->rate.burst), now);
+        for (size_t j = 0; prev != NULL && j < prev->cfg->tenants_len; j++)
+            if (strcmp(prev->cfg->tenants[j].id, t->id) == 0 && prev->tenants[j].rps.tokens < b.tokens)
+                b.tokens = prev->tenants[j].rps.tokens; /* a reload does not refill buckets */
+        rt->tenants[i].rps = b;
+    }
+    return rt;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    if (rt != NULL) {
+        rt->cfg = NULL;
+        gw_auth_table_free(rt->auth);
+        gw_free(rt->tenants);
+        gw_free(rt);
+    }
+    return NULL;
+}
+
+static void runtime_free(gw_runtime_t *rt)
+{
+    for (size_t i = 0; i < rt->cfg->tenants_len; i++)
+        pthread_mutex_destroy(&rt->tenants[i].lock);
+    gw_free(rt->tenants);
+    gw_auth_table_free(rt->auth);
+    gw_config_unref(rt->cfg);
+    gw_free(rt);
+}
+
+gw_runtime_t *gw_runtime_acquire(gw_worker_t *w)
+{
+    atomic_fetch_add_explicit(&w->rt->refcnt, 1, memory_order_relaxed);
+    return w->rt;
+}
+
+void gw_runtime_release(gw_runtime_t *rt)
+{
+    if (rt != NULL && atomic_fetch_sub_explicit(&rt->refcnt, 1, memory_order_acq_rel) == 1)
+        runtime_free(rt);
+}
+
+/* Publishes a new runtime; the app's reference moves to it. */
+static void app_publish(gw_app_t *app, gw_runtime_t *rt)
+{
+    pthread_mutex_lock(&app->rt_lock);
+    gw_runtime_t *old = atomic_exchange(&app->rt, rt);
+    pthread_mutex_unlock(&app->rt_lock);
+    gw_runtime_release(old);
+}
+
+/* A worker's own reference to the current runtime (taken on its loop). */
+static void worker_refresh_rt(gw_worker_t *w)
+{
+    gw_app_t *app = w->app;
+    pthread_mutex_lock(&app->rt_lock);
+    gw_runtime_t *cur = atomic_load(&app->rt);
+    if (cur != w->rt) {
+        atomic_fetch_add(&cur->refcnt, 1);
+        gw_runtime_t *old = w->rt;
+        w->rt = cur;
+        pthread_mutex_unlock(&app->rt_lock);
+        gw_runtime_release(old);
+        return;
+    }
+    pthread_mutex_unlock(&app->rt_lock);
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+static void worker_on_closed_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void worker_stop(gw_worker_t *w)
+{
+    if (w->stopping)
+        return;
+    w->stopping = 1;
+    gw_upstream_ctx_free(w->up);
+    w->up = NULL;
+    uv_walk(&w->loop, worker_on_closed_walk, NULL);
+}
+
+void gw_worker_conn_gone(gw_worker_t *w)
+{
+    if (w->drain_started && w->n_conns == 0)
+        worker_stop(w);
+}
+
+static void worker_on_drain_deadline(uv_timer_t *t)
+{
+    gw_worker_t *w = t->data;
+    gw_http_conns_close_all(w);
+}
+
+static void worker_start_drain(gw_worker_t *w)
+{
+    if (w->drain_started)
+        return;
+    w->drain_started = 1;
+    if (w->listening) {
+        uv_close((uv_handle_t *)&w->listener, NULL);
+        w->listening = 0;
+    }
+    gw_http_conns_drain(w);
+    if (w->n_conns == 0) {
+        worker_stop(w);
+        return;
+    }
+    uv_timer_start(&w->drain_timer, worker_on_drain_deadline, w->rt->cfg->limits.drain_timeout_ms, 0);
+}
+
+static void worker_on_wakeup(uv_async_t *a)
+{
+    gw_worker_t *w = a->data;
+    worker_refresh_rt(w);
+    if (atomic_load(&w->app->draining))
+        worker_start_drain(w);
+}
+
+static void worker_on_connection(uv_stream_t *server, int status)
+{
+    gw_worker_t *w = server->data;
+    if (status != 0)
+        return;
+    gw_http_accept(w, server, &w->rt->cfg->limits);
+}
+
+static void worker_main(void *arg)
+{
+    gw_worker_t *w = arg;
+    serve_main_t *m = (serve_main_t *)w->app; /* app is the first member */
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    gw_runtime_release(w->rt);
+    w->rt = NULL;
+    atomic_fetch_add(&m->workers_done, 1);
+}
+
+/* Creates the worker's listening socket (SO_REUSEPORT) and loop. */
+static int worker_init(gw_worker_t *w, gw_app_t *app, size_t index, const struct sockaddr *sa, char *err,
+                       size_t errlen)
+{
+    w->app = app;
+    w->index = index;
+    uv_loop_init(&w->loop);
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) != 0 ||
+        listen(fd, 4096) != 0) {
+        snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    uv_tcp_init(&w->loop, &w->listener);
+    w->listener.data = w;
+    uv_tcp_open(&w->listener, fd);
+    w->listening = 1;
+    uv_listen((uv_stream_t *)&w->listener, 4096, worker_on_connection);
+    uv_async_init(&w->loop, &w->wakeup, worker_on_wakeup);
+    w->wakeup.data = w;
+    uv_timer_init(&w->loop, &w->drain_timer);
+    w->drain_timer.data = w;
+    w->up = gw_upstream_ctx_new(&w->loop);
+    w->rt = atomic_load(&app->rt);
+    atomic_fetch_add(&w->rt->refcnt, 1);
+    return w->up != NULL ? 0 : -1;
+}
+
+/* ---- the main thread ---------------------------------------------------- */
+
+static void wake_workers(gw_app_t *app)
+{
+    for (size_t i = 0; i < app->n_workers; i++)
+        uv_async_send(&app->workers[i].wakeup);
+}
+
+static void on_reload(uv_signal_t *s, int signum)
+{
+    serve_main_t *m = s->data;
+    char err[512] = "";
+    if (m->config_path == NULL) {
+        gw_log_msg("SIGHUP: running on the embedded default, no file to reload");
+        return;
+    }
+    gw_config_t *cfg = gw_config_load(m->config_path, err, sizeof(err));
+    if (cfg == NULL) {
+        gw_log_msg("reload failed, keeping the previous config: %s", err);
+        return;
+    }
+    gw_runtime_t *cur = atomic_load(&m->app.rt);
+    gw_runtime_t *rt = gw_runtime_new(cfg, ++m->generation, cur, err, sizeof(err));
+    if (rt == NULL) {
+        gw_config_unref(cfg);
+        gw_log_msg("reload failed, keeping the previous config: %s", err);
+        return;
+    }
+    if (m->app.per_ip != NULL)
+        gw_ratelimit_set(m->app.per_ip, cfg->per_ip.rps, burst_or_default(cfg->per_ip.rps, cfg->per_ip.burst));
+    app_publish(&m->app, rt);
+    wake_workers(&m->app);
+    gw_log_msg("reloaded %s (generation %llu, %zu models)", m->config_path, (unsigned long long)m->generation,
+               cfg->models_len);
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    serve_main_t *m = t->data;
+    if ((size_t)atomic_load(&m->workers_done) < m->app.n_workers)
+        return;
+    uv_close((uv_handle_t *)&m->poll, NULL);
+    uv_close((uv_handle_t *)&m->sig_term, NULL);
+    uv_close((uv_handle_t *)&m->sig_int, NULL);
+    uv_close((uv_handle_t *)&m->sig_hup, NULL);
+}
+
+static void on_terminate(uv_signal_t *s, int signum)
+{
+    serve_main_t *m = s->data;
+    if (m->drain_requested) {
+        gw_log_msg("second signal: exiting now");
+        _exit(1);
+    }
+    m->drain_requested = 1;
+    gw_log_msg("%s: draining (up to %u ms)", signum == SIGTERM ? "SIGTERM" : "SIGINT",
+               atomic_load(&m->app.rt)->cfg->limits.drain_timeout_ms);
+    atomic_store(&m->app.draining, 1);
+    wake_workers(&m->app);
+    uv_timer_start(&m->poll, on_poll, 20, 20);
+}
+
+static int resolve_listen(const gw_config_t *cfg, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+    if (uv_ip4_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    if (uv_ip6_addr(cfg->listen_host, cfg->listen_port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    if (strcmp(cfg->listen_host, "localhost") == 0)
+        return uv_ip4_addr("127.0.0.1", cfg->listen_port, (struct sockaddr_in *)ss);
+    snprintf(err, errlen, "listen: '%s' is not an IP address", cfg->listen_host);
+    return -1;
+}
+
+static int app_init(serve_main_t *m, gw_config_t *cfg, char *err, size_t errlen)
+{
+    gw_app_t *app = &m->app;
+    pthread_mutex_init(&app->rt_lock, NULL);
+    pthread_mutex_init(&app->log_lock, NULL);
+    app->log_fd = STDOUT_FILENO;
+    app->start_ns = gw_now_ns();
+    gw_runtime_t *rt = gw_runtime_new(cfg, ++m->generation, NULL, err, errlen);
+    if (rt == NULL)
+        return -1;
+    atomic_init(&app->rt, rt);
+    app->per_ip = gw_ratelimit_new(64, cfg->per_ip.rps, burst_or_default(cfg->per_ip.rps, cfg->per_ip.burst), 16384);
+    if (app->per_ip == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t n = cfg->workers;
+    if (n == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (size_t)cores : 1;
+    }
+    app->workers = gw_calloc(n, sizeof(*app->workers));
+    app->n_workers = n;
+    return app->workers != NULL ? 0 : -1;
+}
+
+static void signals_init(serve_main_t *m)
+{
+    uv_loop_init(&m->loop);
+    uv_signal_t *sigs[] = {&m->sig_term, &m->sig_int, &m->sig_hup};
+    for (size_t i = 0; i < 3; i++) {
+        uv_signal_init(&m->loop, sigs[i]);
+        sigs[i]->data = m;
+    }
+    uv_signal_start(&m->sig_term, on_terminate, SIGTERM);
+    uv_signal_start(&m->sig_int, on_terminate, SIGINT);
+    uv_signal_start(&m->sig_hup, on_reload, SIGHUP);
+    uv_timer_init(&m->loop, &m->poll);
+    m->poll.data = m;
+}
+
+int gw_serve(gw_config_t *cfg, const char *config_path)
+{
+    serve_main_t *m = gw_calloc(1, sizeof(*m));
+    char err[512] = "";
+    struct sockaddr_storage ss;
+    int rc = 1;
+    if (m == NULL)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    m->config_path = config_path;
+    if (resolve_listen(cfg, &ss, err, sizeof(err)) != 0 || app_init(m, cfg, err, sizeof(err)) != 0)
+        goto out;
+    cfg = NULL; /* owned by the runtime now */
+    signals_init(m);
+    for (size_t i = 0; i < m->app.n_workers; i++)
+        if (worker_init(&m->app.workers[i], &m->app, i, (struct sockaddr *)&ss, err, sizeof(err)) != 0)
+            goto out;
+    for (size_t i = 0; i < m->app.n_workers; i++)
+        uv_thread_create(&m->app.workers[i].thread, worker_main, &m->app.workers[i]);
+    gw_runtime_t *rt = atomic_load(&m->app.rt);
+    gw_log_msg("listening on %s:%u (%zu workers, %zu models, auth %s)", rt->cfg->listen_host,
+               (unsigned)rt->cfg->listen_port, m->app.n_workers, rt->cfg->models_len,
+               rt->cfg->auth_enabled ? "on" : "off");
+    uv_run(&m->loop, UV_RUN_DEFAULT);
+    for (size_t i = 0; i < m->app.n_workers; i++)
+        uv_thread_join(&m->app.workers[i].thread);
+    uv_loop_close(&m->loop);
+    gw_log_msg("stopped");
+    rc = 0;
+out:
+    if (rc != 0)
+        gw_log_msg("cannot start: %s", err);
+    if (cfg != NULL)
+        gw_config_unref(cfg);
+    gw_runtime_t *last = atomic_load(&m->app.rt);
+    gw_runtime_release(last);
+    gw_ratelimit_free(m->app.per_ip);
+    gw_free(m->app.workers);
+    gw_free(m);
+    return rc;
+}

@@ -1,0 +1,314 @@
+/* upstream.c - provider HTTP requests through libh2o's http1client and
+ * socket pools, on the worker's libuv loop (see upstream.h). */
+#include "upstream.h"
+
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "h2o.h"
+
+#define POOL_MAX 32
+#define POOL_CAPACITY 4096
+
+typedef struct pool_entry {
+    char key[300]; /* host:port:tls */
+    h2o_socketpool_t pool;
+} pool_entry_t;
+
+struct gw_upstream_ctx {
+    uv_loop_t *loop;
+    h2o_http1client_ctx_t client_ctx;
+    h2o_timeout_t io_timeout;
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t getaddr_receiver;
+    SSL_CTX *ssl_ctx;
+    pool_entry_t *pools[POOL_MAX];
+    size_t n_pools;
+};
+
+enum { PH_CONNECT, PH_FIRST_BYTE, PH_BODY, PH_DONE };
+
+struct gw_upstream_req {
+    gw_upstream_ctx_t *ctx;
+    h2o_http1client_t *client;
+    uv_timer_t timer;
+    gw_upstream_cbs_t cbs;
+    void *data;
+    gw_upstream_timeouts_t t;
+    int phase;
+    int in_cb;   /* inside an h2o callback: h2o closes the client itself */
+    int in_post; /* inside gw_upstream_post: report failures from the loop */
+    gw_up_result_t deferred;
+    h2o_iovec_t reqbufs[1];
+    size_t reqlen;
+    char bytes[]; /* the request: head + body */
+};
+
+const char *gw_up_result_name(gw_up_result_t r)
+{
+    static const char *const names[] = {"ok", "connect_error", "reset", "connect_timeout", "first_byte_timeout",
+                                        "idle_timeout", "protocol_error"};
+    return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "error";
+}
+
+gw_upstream_ctx_t *gw_upstream_ctx_new(uv_loop_t *loop)
+{
+    gw_upstream_ctx_t *ctx = gw_calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->loop = loop;
+    h2o_timeout_init(loop, &ctx->io_timeout, 3600 * 1000); /* backstop; ours are per request */
+    ctx->queue = h2o_multithread_create_queue(loop);
+    h2o_multithread_register_receiver(ctx->queue, &ctx->getaddr_receiver, h2o_hostinfo_getaddr_receiver);
+    ctx->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx->ssl_ctx != NULL) {
+        SSL_CTX_set_default_verify_paths(ctx->ssl_ctx);
+        SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION);
+    }
+    ctx->client_ctx.loop = loop;
+    ctx->client_ctx.getaddr_receiver = &ctx->getaddr_receiver;
+    ctx->client_ctx.io_timeout = &ctx->io_timeout;
+    ctx->client_ctx.ssl_ctx = ctx->ssl_ctx;
+    return ctx;
+}
+
+void gw_upstream_ctx_free(gw_upstream_ctx_t *ctx)
+{
+    if (ctx == NULL)
+        return;
+    for (size_t i = 0; i < ctx->n_pools; i++) {
+        h2o_socketpool_dispose(&ctx->pools[i]->pool);
+        gw_free(ctx->pools[i]);
+    }
+    h2o_multithread_unregister_receiver(ctx->queue, &ctx->getaddr_receiver);
+    h2o_multithread_destroy_queue(ctx->queue);
+    h2o_timeout_dispose(ctx->loop, &ctx->io_timeout);
+    if (ctx->ssl_ctx != NULL)
+        SSL_CTX_free(ctx->ssl_ctx);
+    gw_free(ctx);
+}
+
+static h2o_socketpool_t *ctx_pool(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *p)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "%s:%u:%d", p->host, (unsigned)p->port, p->is_tls);
+    for (size_t i = 0; i < ctx->n_pools; i++)
+        if (strcmp(ctx->pools[i]->key, key) == 0)
+            return &ctx->pools[i]->pool;
+    if (ctx->n_pools == POOL_MAX)
+        return NULL;
+    pool_entry_t *e = gw_calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    memcpy(e->key, key, sizeof(key));
+    h2o_socketpool_init_by_hostport(&e->pool, h2o_iovec_init(p->host, strlen(p->host)), p->port, p->is_tls,
+                                    POOL_CAPACITY);
+    h2o_socketpool_set_timeout(&e->pool, ctx->loop, 30000);
+    ctx->pools[ctx->n_pools++] = e;
+    return &e->pool;
+}
+
+/* ---- one exchange ------------------------------------------------------- */
+
+static void req_on_timer_closed(uv_handle_t *h) { gw_free(h->data); }
+
+/* Ends the exchange: stops the timer, reports, frees (deferred). */
+static void on_deferred(uv_timer_t *t);
+static void req_on_timer_closed(uv_handle_t *h);
+
+/* Frees a request that was marked done from inside a callback. */
+static void req_free_later(gw_upstream_req_t *r)
+{
+    r->client = NULL;
+    uv_close((uv_handle_t *)&r->timer, req_on_timer_closed);
+}
+
+static void req_finish(gw_upstream_req_t *r, gw_up_result_t res)
+{
+    if (r->phase == PH_DONE)
+        return;
+    if (r->in_post) {
+        r->deferred = res;
+        r->client = NULL;
+        uv_timer_start(&r->timer, on_deferred, 0, 0);
+        return;
+    }
+    r->phase = PH_DONE;
+    r->client = NULL;
+    uv_timer_stop(&r->timer);
+    if (r->cbs.on_done != NULL)
+        r->cbs.on_done(r->data, res);
+    uv_close((uv_handle_t *)&r->timer, req_on_timer_closed);
+}
+
+static void on_deferred(uv_timer_t *t)
+{
+    gw_upstream_req_t *r = t->data;
+    req_finish(r, r->deferred);
+}
+
+static void req_on_timeout(uv_timer_t *t)
+{
+    gw_upstream_req_t *r = t->data;
+    gw_up_result_t res = r->phase == PH_CONNECT      ? GW_UP_ETIMEOUT_CONNECT
+                         : r->phase == PH_FIRST_BYTE ? GW_UP_ETIMEOUT_FIRST_BYTE
+                                                     : GW_UP_ETIMEOUT_IDLE;
+    if (r->client != NULL)
+        h2o_http1client_cancel(r->client);
+    req_finish(r, res);
+}
+
+static void req_arm(gw_upstream_req_t *r, uint32_t ms)
+{
+    if (ms == 0)
+        uv_timer_stop(&r->timer);
+    else
+        uv_timer_start(&r->timer, req_on_timeout, ms, 0);
+}
+
+static int on_body(h2o_http1client_t *client, const char *errstr)
+{
+    gw_upstream_req_t *r = client->data;
+    h2o_buffer_t *in = client->sock != NULL ? client->sock->input : NULL;
+    if (in != NULL && in->size > 0) {
+        size_t n = in->size;
+        r->in_cb = 1;
+        if (r->cbs.on_body != NULL)
+            r->cbs.on_body(r->data, in->bytes, n);
+        r->in_cb = 0;
+        h2o_buffer_consume(&client->sock->input, n);
+    }
+    if (r->phase == PH_DONE) { /* the callback cancelled us */
+        req_free_later(r);
+        return -1;
+    }
+    if (errstr == h2o_http1client_error_is_eos) {
+        req_finish(r, GW_UP_OK);
+        return 0;
+    }
+    if (errstr != NULL) {
+        req_finish(r, GW_UP_ERESET);
+        return -1;
+    }
+    req_arm(r, r->t.idle_ms);
+    return 0;
+}
+
+static const char *find_retry_after(h2o_header_t *headers, size_t n, size_t *len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (headers[i].name->len == 11 && strncasecmp(headers[i].name->base, "retry-after", 11) == 0) {
+            *len = headers[i].value.len;
+            return headers[i].value.base;
+        }
+    return NULL;
+}
+
+static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor, int status,
+                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+{
+    gw_upstream_req_t *r = client->data;
+    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
+        req_finish(r, strstr(errstr, "parse") != NULL ? GW_UP_EPROTOCOL : GW_UP_ERESET);
+        return NULL;
+    }
+    size_t ralen = 0;
+    const char *ra = find_retry_after(headers, num_headers, &ralen);
+    r->phase = PH_BODY;
+    r->in_cb = 1;
+    if (r->cbs.on_head != NULL)
+        r->cbs.on_head(r->data, status, ra, ralen);
+    r->in_cb = 0;
+    if (r->phase == PH_DONE) {
+        req_free_later(r);
+        return NULL;
+    }
+    if (errstr == h2o_http1client_error_is_eos) { /* no body */
+        req_finish(r, GW_UP_OK);
+        return NULL;
+    }
+    req_arm(r, r->t.idle_ms);
+    return on_body;
+}
+
+static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
+                                          size_t *reqbufcnt, int *method_is_head)
+{
+    gw_upstream_req_t *r = client->data;
+    if (errstr != NULL) {
+        req_finish(r, GW_UP_ECONNECT);
+        return NULL;
+    }
+    r->phase = PH_FIRST_BYTE;
+    req_arm(r, r->t.first_byte_ms);
+    r->reqbufs[0] = h2o_iovec_init(r->bytes, r->reqlen);
+    *reqbufs = r->reqbufs;
+    *reqbufcnt = 1;
+    *method_is_head = 0;
+    return on_head;
+}
+
+static void on_start(uv_timer_t *t);
+
+gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
+                                    const char *extra, size_t extra_len, const char *body, size_t body_len,
+                                    const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs, void *data)
+{
+    char head[1024];
+    int hn = snprintf(head, sizeof(head),
+                      "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                      "Accept: application/json, text/event-stream\r\nContent-Length: %zu\r\n",
+                      path, prov->host, body_len);
+    if (hn < 0 || (size_t)hn >= sizeof(head))
+        return NULL;
+    gw_upstream_req_t *r = gw_calloc(1, sizeof(*r) + (size_t)hn + extra_len + 2 + body_len);
+    if (r == NULL)
+        return NULL;
+    memcpy(r->bytes, head, (size_t)hn);
+    memcpy(r->bytes + hn, extra, extra_len);
+    memcpy(r->bytes + hn + extra_len, "\r\n", 2);
+    memcpy(r->bytes + hn + extra_len + 2, body, body_len);
+    r->reqlen = (size_t)hn + extra_len + 2 + body_len;
+    r->ctx = ctx;
+    r->cbs = *cbs;
+    r->data = data;
+    r->t = *t;
+    r->phase = PH_CONNECT;
+    uv_timer_init(ctx->loop, &r->timer);
+    r->timer.data = r;
+    h2o_socketpool_t *pool = ctx_pool(ctx, prov);
+    if (pool == NULL) {
+        uv_timer_start(&r->timer, on_start, 0, 0); /* report the failure from the loop */
+        return r;
+    }
+    req_arm(r, t->connect_ms);
+    r->in_post = 1;
+    h2o_http1client_connect_with_pool(&r->client, r, &ctx->client_ctx, pool, on_connect);
+    r->in_post = 0;
+    return r;
+}
+
+static void on_start(uv_timer_t *t) { req_finish(t->data, GW_UP_ECONNECT); }
+
+void gw_upstream_cancel(gw_upstream_req_t *r)
+{
+    if (r == NULL || r->phase == PH_DONE)
+        return;
+    r->cbs.on_done = NULL;
+    if (r->in_cb) {
+        /* inside h2o's callback: the callback's return value closes the
+         * client; the request is freed by req_free_later there */
+        r->phase = PH_DONE;
+        uv_timer_stop(&r->timer);
+        return;
+    }
+    if (r->client != NULL)
+        h2o_http1client_cancel(r->client);
+    r->in_post = 0;
+    req_finish(r, GW_UP_ERESET);
+}
