@@ -332,7 +332,7 @@ static int app_init(serve_main_t *m, gw_config_t *cfg, char *err, size_t errlen)
     if (rt == NULL)
         return -1;
     atomic_init(&app->rt, rt);
-    app->per_ip = gw_ratelimit_new(64, cfg->per_ip.rps, burst_or_default(cfg->per_ip.rps, cfg->per_ip.burst), 16384);
+    app->per_ip = gw_ratelimit_new(64, cfg->per_ip.rps, burst_or_default(cfg->per_ip.rps, cfg->per_ip.burst), 1024);
     if (app->per_ip == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
