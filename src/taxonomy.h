@@ -56,9 +56,10 @@ typedef struct gw_taxonomy {
     size_t n_warehouses;
 } gw_taxonomy_t;
 
-/* Loads dir/taxonomy.tsv, dir/brands.tsv and dir/warehouses.tsv.
- * Returns NULL and a reason ("taxonomy.tsv:12: parent 'X' not defined")
- * in err on failure. */
+/* Loads dir/taxonomy.tsv, dir/brands.tsv and dir/warehouses.tsv (dir NULL:
+ * gw_taxonomy_default_dir()). Returns a new taxonomy (free it with
+ * gw_taxonomy_free), or NULL and a reason ("taxonomy.tsv:12: parent 'X' not
+ * defined") in err on failure; err may be NULL. */
 gw_taxonomy_t *gw_taxonomy_load(const char *dir, char *err, size_t errlen);
 /* Frees t and everything it owns; NULL is a no-op. */
 void gw_taxonomy_free(gw_taxonomy_t *t);
