@@ -33,6 +33,16 @@ typedef struct gw_chat_info {
     int include_usage; /* "stream_options": {"include_usage": true} */
     int64_t max_tokens; /* max_completion_tokens or max_tokens; -1 if absent */
     size_t prompt_chars; /* bytes of message text, for token estimates */
+    /* Added for the openai splice (filled by gw_chat_inspect; callers
+     * need not look): which body was inspected and byte offsets in it. */
+    struct {
+        const char *body;
+        size_t body_len;
+        size_t model_at, model_end; /* "model" value, quotes included */
+        size_t so_at, so_end;       /* "stream_options" value; so_end 0: absent */
+        size_t iu_at, iu_end;       /* its "include_usage" value; iu_end 0: absent */
+        size_t obj_end;             /* offset of the body's closing '}' */
+    } splice;
 } gw_chat_info_t;
 
 /* Error text for the client when inspect fails: which field, why. */
@@ -43,7 +53,13 @@ typedef struct gw_prov_errmsg {
 
 /* Validates the body as a JSON object with a string "model" and a
  * non-empty "messages" array and fills info. GW_EINVAL with msg set on a
- * bad request (the server answers 400 invalid_request_error). */
+ * bad request (the server answers 400 invalid_request_error).
+ * Also checked: each message is an object; "stream" true/false/null;
+ * "stream_options" an object or null with "include_usage" true/false/null;
+ * max_tokens / max_completion_tokens non-negative integers or null; none
+ * of these top-level keys twice (escaped spellings count). info->model is
+ * the raw bytes between the quotes (still JSON-escaped if the client
+ * escaped it). msg may be NULL. */
 gw_err_t gw_chat_inspect(const char *body, size_t len, gw_chat_info_t *info, gw_prov_errmsg_t *msg);
 
 /* One upstream request, ready to send. */
@@ -57,7 +73,21 @@ void gw_prov_req_init(gw_prov_req_t *r, size_t max_body);
 void gw_prov_req_free(gw_prov_req_t *r);
 
 /* Builds the upstream request for a chat completion.
- *  base_path: the path part of the provider's base_url ("" or "/openai/v1" ...)
+ *  base_path: the path part of the provider's base_url ("" or "/openai/v1" ...).
+ *    Path rule: base_path (trailing '/' dropped), then the API version
+ *    segment unless base_path's last segment already is a version ("v"
+ *    then a digit: v1, v4, v1beta), then the endpoint:
+ *      openai:    "" -> /v1/chat/completions, "/openai/v1" -> /openai/v1/chat/completions
+ *      anthropic: "" -> /v1/messages
+ *      gemini:    "" -> /v1beta/models/{model}:generateContent
+ *                 (stream: :streamGenerateContent?alt=sse; a leading
+ *                 "models/" in upstream_model is dropped, the rest is
+ *                 percent-encoded)
+ *    headers: openai "Authorization: Bearer", anthropic "x-api-key" and
+ *    "anthropic-version: 2023-06-01", gemini "x-goog-api-key". Host,
+ *    Content-Type and Content-Length are the HTTP client's.
+ *  info: gw_chat_inspect's result for this very body (if it is for
+ *    another buffer, or NULL, the body is inspected again).
  *  upstream_model: the provider's model name from the config
  *  api_key: may be NULL (no auth header)
  *  For openai: "model" is spliced into the original bytes and, when stream
@@ -76,7 +106,11 @@ typedef struct gw_usage {
 
 /* Translates a non-stream 2xx upstream body into an OpenAI chat.completion
  * appended to out, and reads its usage. For openai the body is copied as
- * is. GW_EUPSTREAM when the body is not a valid answer of that provider. */
+ * is. GW_EUPSTREAM when the body is not a valid answer of that provider.
+ * (anthropic/gemini: id is the upstream's msg_... / responseId or a new
+ * "chatcmpl-<hex>", created is now, model is the model the upstream
+ * reports, else upstream_model. usage fields are -1 when unknown; out is
+ * left as it was on failure.) */
 gw_err_t gw_prov_translate_response(gw_prov_kind_t kind, const char *body, size_t len,
                                     const char *upstream_model, gw_buf_t *out, gw_usage_t *usage);
 
@@ -85,6 +119,11 @@ gw_err_t gw_prov_translate_response(gw_prov_kind_t kind, const char *body, size_
  * status and body pass through verbatim (a non-JSON body is wrapped);
  * 529 becomes 503. Returns the status to send. */
 int gw_prov_translate_error(gw_prov_kind_t kind, int status, const char *body, size_t len, gw_buf_t *out);
+
+/* Added: seconds to put in Retry-After for a 429/503 whose hint is in the
+ * body (gemini RetryInfo.retryDelay "7s", "0.5s": rounded up); -1 when the
+ * body has none (use the upstream's retry-after header, if any). */
+int gw_prov_error_retry_after(gw_prov_kind_t kind, const char *body, size_t len);
 
 /* Whether an upstream status should fail over to the next model:
  * 429, 5xx, 529 yes; other 4xx no. */
@@ -95,10 +134,15 @@ typedef struct gw_xlat gw_xlat_t;
 
 /* What one upstream event meant. */
 typedef struct gw_xlat_info {
-    int content;  /* this event produced client-visible content (text, tool call, refusal) */
+    int content;  /* this event produced client-visible content (text, tool call, refusal;
+                     a content_filter finish counts as a refusal) */
     int done;     /* the upstream signalled the end of the answer */
     int error;    /* the upstream sent an in-band error (after a 200) */
     char error_message[256];
+    /* Added: OpenAI error type and code for the frame ("" = null), e.g.
+     * anthropic overloaded_error -> "overloaded_error" / "overloaded". */
+    char error_type[64];
+    char error_code[64];
 } gw_xlat_info_t;
 
 /* include_usage: whether the client asked for the usage chunk.
@@ -109,7 +153,12 @@ void gw_xlat_free(gw_xlat_t *x);
 /* Feeds one parsed upstream SSE event; appends zero or more OpenAI SSE
  * frames ("data: {...}\n\n") to out and fills info. For openai, chunks pass
  * through as they are, except the usage-only chunk when the client did not
- * ask for it and the upstream's own [DONE] (gw_xlat_finish writes it). */
+ * ask for it and the upstream's own [DONE] (gw_xlat_finish writes it).
+ * An in-band upstream error appends nothing: info->error and the
+ * error_message/type/code fields are set, and the caller either fails over
+ * or writes gw_xlat_error_frame(out, message, type, code) itself.
+ * GW_EUPSTREAM when the event's data is not what that upstream sends
+ * (e.g. not JSON); GW_ETOOBIG/GW_ENOMEM from out. */
 gw_err_t gw_xlat_event(gw_xlat_t *x, const gw_sse_event_t *ev, gw_buf_t *out, gw_xlat_info_t *info);
 
 /* Appends the closing frames after a complete answer: the usage chunk if
@@ -124,7 +173,7 @@ gw_usage_t gw_xlat_usage(const gw_xlat_t *x);
 gw_err_t gw_xlat_error_frame(gw_buf_t *out, const char *message, const char *type, const char *code);
 
 /* Appends an OpenAI error object {"error":{"message","type","param","code"}}.
- * param and code may be NULL (JSON null). Used by every route. */
+ * param and code may be NULL or "" (JSON null). Used by every route. */
 gw_err_t gw_openai_error(gw_buf_t *out, const char *message, const char *type, const char *param, const char *code);
 
 #endif

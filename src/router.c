@@ -39,6 +39,8 @@ struct gw_router_req {
     gw_sse_parser_t sse;
     gw_xlat_t *xlat;
     int failed_inband; /* an in-band error ended the attempt */
+    char inband_type[64];
+    char inband_code[64];
     int finished;      /* the client's answer is complete */
     size_t content_bytes;
     /* the last failure, returned when the chain runs out */
@@ -165,6 +167,8 @@ static int on_sse_event(const gw_sse_event_t *ev, void *data)
     }
     if (info.error) {
         r->failed_inband = 1;
+        snprintf(r->inband_type, sizeof(r->inband_type), "%s", info.error_type);
+        snprintf(r->inband_code, sizeof(r->inband_code), "%s", info.error_code);
         snprintf(r->res->error, sizeof(r->res->error), "upstream stream error: %.200s", info.error_message);
         return 1; /* stop parsing */
     }
@@ -184,11 +188,14 @@ static int on_sse_event(const gw_sse_event_t *ev, void *data)
 }
 
 /* The stream broke after it was committed: in-band error, no [DONE]. */
-static void stream_break(gw_router_req_t *r, const char *why)
+static void stream_break(gw_router_req_t *r, const char *reason)
 {
+    char why[256];
+    snprintf(why, sizeof(why), "%s", reason); /* reason may be r->res->error */
     stream_flush(r);
     gw_buf_reset(&r->out);
-    gw_xlat_error_frame(&r->out, why, "server_error", "upstream_stream_error");
+    gw_xlat_error_frame(&r->out, why, r->inband_type[0] ? r->inband_type : "server_error",
+                        r->inband_type[0] ? r->inband_code : "upstream_stream_error");
     r->sink.on_stream_data(r->data, r->out.ptr, r->out.len);
     r->att->reason = "stream_broken";
     r->att->ms = ms_since(r->att_start_ns);
@@ -342,6 +349,7 @@ static void attempt_reset(gw_router_req_t *r)
     r->xlat = NULL;
     r->status = 0;
     r->failed_inband = 0;
+    r->inband_type[0] = r->inband_code[0] = '\0';
     r->retry_after[0] = '\0';
 }
 
