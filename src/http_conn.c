@@ -25,7 +25,6 @@ struct gw_http_conn {
     uv_tcp_t tcp; /* tcp.data == conn */
     uv_timer_t timer;
     gw_worker_t *w;
-    const gw_cfg_limits_t *lim; /* of the runtime the connection started with */
     struct gw_http_conn *prev, *next;
     enum conn_state state;
     int open_handles;
@@ -54,6 +53,9 @@ typedef struct write_req {
 } write_req_t;
 
 static void conn_close(struct gw_http_conn *c);
+
+/* The limits in force: the worker's current runtime (it holds a reference). */
+static inline const gw_cfg_limits_t *conn_lim(const struct gw_http_conn *c) { return &c->w->rt->cfg->limits; }
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_process(struct gw_http_conn *c);
 
@@ -134,7 +136,6 @@ void gw_http_accept(gw_worker_t *w, uv_stream_t *listener, const gw_cfg_limits_t
     if (c == NULL)
         return;
     c->w = w;
-    c->lim = lim;
     uv_tcp_init(&w->loop, &c->tcp);
     uv_timer_init(&w->loop, &c->timer);
     c->tcp.data = c;
@@ -162,7 +163,9 @@ void gw_http_accept(gw_worker_t *w, uv_stream_t *listener, const gw_cfg_limits_t
         return;
     }
     c->state = ST_IDLE;
-    conn_arm(c, lim->keepalive_timeout_ms);
+    /* a new connection gets header_timeout_ms for its first byte (slowloris),
+     * keep-alive connections keepalive_timeout_ms between requests */
+    conn_arm(c, lim->header_timeout_ms);
     uv_read_start((uv_stream_t *)&c->tcp, gw_http_alloc_cb, conn_on_read);
 }
 
@@ -280,7 +283,7 @@ static int conn_check_framing(struct gw_http_conn *c, int minor, const char **ms
     }
     if (have_cl && have_te)
         return *msg = "both Content-Length and Transfer-Encoding given", 400;
-    if (have_cl && cl > c->lim->max_body_bytes)
+    if (have_cl && cl > conn_lim(c)->max_body_bytes)
         return *msg = "request body exceeds max_body_bytes", 413;
     c->chunked_in = have_te;
     c->content_length = have_cl ? cl : 0;
@@ -320,18 +323,18 @@ static int conn_parse_head(struct gw_http_conn *c)
     struct phr_header *ph = (struct phr_header *)c->hdrs; /* same layout */
     int n = phr_parse_request(c->rbuf.ptr, c->rbuf.len, &method, &mlen, &path, &plen, &minor, ph, &nh, 0);
     if (n == -2) {
-        if (c->rbuf.len > c->lim->max_header_bytes)
+        if (c->rbuf.len > conn_lim(c)->max_header_bytes)
             return gw_http_fail(c, 431, "request header block exceeds max_header_bytes"), -1;
         return 0;
     }
     if (n == -1) {
-        if (count_lines(c->rbuf.ptr, c->rbuf.len) > c->lim->max_headers + 1)
+        if (count_lines(c->rbuf.ptr, c->rbuf.len) > conn_lim(c)->max_headers + 1)
             return gw_http_fail(c, 431, "too many request headers"), -1;
         return gw_http_fail(c, 400, "malformed HTTP request"), -1;
     }
-    if ((size_t)n > c->lim->max_header_bytes)
+    if ((size_t)n > conn_lim(c)->max_header_bytes)
         return gw_http_fail(c, 431, "request header block exceeds max_header_bytes"), -1;
-    if (nh > c->lim->max_headers)
+    if (nh > conn_lim(c)->max_headers)
         return gw_http_fail(c, 431, "too many request headers"), -1;
     c->head_len = (size_t)n;
     conn_fill_req(c, method, mlen, path, plen, nh);
@@ -358,7 +361,7 @@ static int conn_body_chunked(struct gw_http_conn *c)
     memmove(start + sz, start + avail - left, left);
     c->rbuf.len = c->head_len + c->body_len + sz + left;
     c->body_len += sz;
-    if (c->body_len > c->lim->max_body_bytes)
+    if (c->body_len > conn_lim(c)->max_body_bytes)
         return gw_http_fail(c, 413, "request body exceeds max_body_bytes"), -1;
     if (r == -1)
         return gw_http_fail(c, 400, "malformed chunked request body"), -1;
@@ -409,14 +412,14 @@ static void conn_process(struct gw_http_conn *c)
         c->body_raw = 0;
         memset(&c->dec, 0, sizeof(c->dec));
         c->dec.consume_trailer = 1;
-        conn_arm(c, c->lim->header_timeout_ms);
+        conn_arm(c, conn_lim(c)->header_timeout_ms);
     }
     if (c->state == ST_HEAD) {
         int r = conn_parse_head(c);
         if (r <= 0)
             return;
         c->state = ST_BODY;
-        conn_arm(c, c->lim->body_timeout_ms);
+        conn_arm(c, conn_lim(c)->body_timeout_ms);
     }
     if (c->state == ST_BODY) {
         int r = conn_body(c);
@@ -522,7 +525,7 @@ static void conn_response_done(struct gw_http_conn *c)
         gw_buf_free(&c->side);
     }
     c->state = ST_IDLE;
-    conn_arm(c, c->lim->keepalive_timeout_ms);
+    conn_arm(c, conn_lim(c)->keepalive_timeout_ms);
     uv_read_start((uv_stream_t *)&c->tcp, gw_http_alloc_cb, conn_on_read);
     if (c->rbuf.len > 0)
         conn_process(c);

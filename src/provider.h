@@ -176,4 +176,26 @@ gw_err_t gw_xlat_error_frame(gw_buf_t *out, const char *message, const char *typ
  * param and code may be NULL or "" (JSON null). Used by every route. */
 gw_err_t gw_openai_error(gw_buf_t *out, const char *message, const char *type, const char *param, const char *code);
 
+/* ---- operations other than chat (embeddings, rerank) ------------------- */
+
+typedef enum { GW_OP_CHAT = 0, GW_OP_EMBEDDINGS, GW_OP_RERANK } gw_op_t;
+
+/* Validates a client body for op and fills info (model, model_len,
+ * prompt_chars; stream stays 0). GW_EINVAL with msg on a bad request.
+ * GW_OP_CHAT is gw_chat_inspect. */
+gw_err_t gw_op_inspect(gw_op_t op, const char *body, size_t len, gw_chat_info_t *info, gw_prov_errmsg_t *msg);
+
+/* Builds the upstream request of op for a provider (as gw_prov_build_chat).
+ * GW_EINVAL with msg when the provider cannot do op (the router then tries
+ * the next model of the chain). */
+gw_err_t gw_prov_build(gw_op_t op, gw_prov_kind_t kind, const char *body, size_t len, const gw_chat_info_t *info,
+                       const char *base_path, const char *upstream_model, const char *api_key, gw_prov_req_t *out,
+                       gw_prov_errmsg_t *msg);
+
+/* Translates a 2xx upstream answer of op to the client's shape (OpenAI
+ * embeddings list; rerank {"results":[{"index","relevance_score"}]}) and
+ * reads its usage. GW_EUPSTREAM when the body is not a valid answer. */
+gw_err_t gw_prov_translate(gw_op_t op, gw_prov_kind_t kind, const char *body, size_t len,
+                           const char *upstream_model, gw_buf_t *out, gw_usage_t *usage);
+
 #endif

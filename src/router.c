@@ -12,6 +12,7 @@
 #define ERR_BODY_MAX (256 * 1024)
 #define HOLD_MAX (1024 * 1024)
 #define SSE_EVENT_MAX (4 * 1024 * 1024)
+#define DEADLINE_SLACK_NS (20 * 1000000ull)
 
 struct gw_router_req {
     gw_upstream_ctx_t *up;
@@ -45,6 +46,7 @@ struct gw_router_req {
     size_t content_bytes;
     /* the last failure, returned when the chain runs out */
     int last_status;
+    gw_prov_kind_t last_kind;
     gw_buf_t last_body;
     char last_retry_after[32];
     char retry_after[32];
@@ -101,11 +103,16 @@ static void finish_last_failure(gw_router_req_t *r)
 {
     if (r->last_status > 0) {
         char extra[64] = "";
+        int hint = -1;
+        if (r->last_retry_after[0] == '\0')
+            hint = gw_prov_error_retry_after(r->last_kind, r->last_body.ptr, r->last_body.len);
         if (r->last_retry_after[0] != '\0')
             snprintf(extra, sizeof(extra), "Retry-After: %s\r\n", r->last_retry_after);
+        else if (hint >= 0)
+            snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", hint);
         gw_buf_t b;
         gw_buf_init(&b, ERR_BODY_MAX + 4096);
-        int st = gw_prov_translate_error(r->prov ? r->prov->kind : GW_PROV_OPENAI, r->last_status, r->last_body.ptr,
+        int st = gw_prov_translate_error(r->last_kind, r->last_status, r->last_body.ptr,
                                          r->last_body.len, &b);
         if (r->res->error[0] == '\0')
             snprintf(r->res->error, sizeof(r->res->error), "upstream status %d", r->last_status);
@@ -129,6 +136,7 @@ static void attempt_failed(gw_router_req_t *r, const char *reason)
     snprintf(r->res->error, sizeof(r->res->error), "%s (%s via %s)", reason, r->att->model, r->att->provider);
     if (r->status > 0 && !(r->status >= 200 && r->status < 300)) {
         r->last_status = r->status;
+        r->last_kind = r->prov->kind;
         gw_buf_reset(&r->last_body);
         gw_buf_add(&r->last_body, r->resp.ptr, r->resp.len);
         memcpy(r->last_retry_after, r->retry_after, sizeof(r->retry_after));
@@ -332,6 +340,7 @@ static void on_up_done(void *data, gw_up_result_t res)
     r->att->reason = "client_error";
     r->att->ms = ms_since(r->att_start_ns);
     r->last_status = r->status;
+    r->last_kind = r->prov->kind;
     gw_buf_reset(&r->last_body);
     gw_buf_add(&r->last_body, r->resp.ptr, r->resp.len);
     memcpy(r->last_retry_after, r->retry_after, sizeof(r->retry_after));
@@ -406,7 +415,9 @@ static void attempt_next(gw_router_req_t *r)
     attempt_reset(r);
     while (r->next < r->chain_len) {
         uint64_t now = gw_now_ns();
-        if (now >= r->deadline_ns) {
+        /* an attempt timer capped by the deadline may fire a hair early;
+         * under DEADLINE_SLACK_NS left, no attempt can do useful work */
+        if (now + DEADLINE_SLACK_NS >= r->deadline_ns) {
             snprintf(r->res->error, sizeof(r->res->error), "upstream_timeout_ms deadline reached after %zu attempts",
                      r->res->n_attempts);
             r->last_status = 0;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "h2o.h"
 #include "http_internal.h"
 #include "log.h"
 #include "upstream.h"
@@ -203,12 +204,21 @@ static void worker_on_connection(uv_stream_t *server, int status)
     gw_http_accept(w, server, &w->rt->cfg->limits);
 }
 
+/* Frees the socket buffers libh2o keeps for reuse in this thread. */
+static void worker_free_h2o_recycle(void)
+{
+    h2o_mem_recycle_t *a = &h2o_socket_buffer_prototype.allocator;
+    while (a->cnt > 0)
+        gw_free(h2o_mem_alloc_recycle(a, 1));
+}
+
 static void worker_main(void *arg)
 {
     gw_worker_t *w = arg;
     serve_main_t *m = (serve_main_t *)w->app; /* app is the first member */
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
+    worker_free_h2o_recycle();
     gw_runtime_release(w->rt);
     w->rt = NULL;
     atomic_fetch_add(&m->workers_done, 1);
