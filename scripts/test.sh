@@ -15,6 +15,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=address,undefine
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 if [ "${GW_FUZZ_SECONDS:-10}" != 0 ]; then
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGW_FUZZ=ON >/dev/null
   cmake --build build-fuzz -j"$jobs"
@@ -28,4 +29,13 @@ if [ "${GW_FUZZ_SECONDS:-10}" != 0 ]; then
       { tail -40 "build-fuzz/$name.log"; exit 1; }
   done
 fi
+# >>> clickhouse (scripts/clickhouse.sh; engine_clickhouse tests) >>>
+# A private single node (18123) and a two-shard cluster (18124/18125) for
+# test_engine_clickhouse and test_clickhouse_reference; stopped on exit. With
+# CI=true those tests fail, not skip, when the servers don't answer.
+./scripts/clickhouse.sh all start
+trap './scripts/clickhouse.sh all stop || true' EXIT
+export LLMGW_CLICKHOUSE_URL=http://127.0.0.1:18123
+export LLMGW_CLICKHOUSE_CLUSTER_URLS=http://127.0.0.1:18124,http://127.0.0.1:18125
+# <<< clickhouse <<<
 ctest --test-dir build-asan --output-on-failure -j1

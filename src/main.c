@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "catalog_cli.h"
 #include "config.h"
 #include "keys.h"
 #include "log.h"
@@ -16,6 +17,9 @@ static const char usage[] =
     "commands:\n"
     "  serve [--config FILE]                 run the gateway, ask and search server\n"
     "  keys create --tenant T [--admin]      print a new API key once and store its hash\n"
+    "  sql [--json] \"SELECT ...\"            run one guarded, read-only query on the catalog\n"
+    "  catalog generate --skus N [--seed S] [--out PATH] [--format duckdb|parquet|csv]\n"
+    "  catalog load --engine clickhouse ...   load a generated catalog into ClickHouse\n"
     "  --version                             print the version\n"
     "  --help                                this text\n"
     "\n"
@@ -85,6 +89,10 @@ int main(int argc, char **argv)
         return cmd_serve(argc, argv);
     if (strcmp(argv[1], "keys") == 0)
         return gw_keys_create_cmd(argc - 1, argv + 1);
+    if (strcmp(argv[1], "catalog") == 0)
+        return gw_catalog_cmd(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sql") == 0)
+        return gw_sql_cmd(argc - 1, argv + 1);
     fprintf(stderr, "llmgw: unknown command '%s'\n%s", argv[1], usage);
     return 2;
 }

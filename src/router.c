@@ -50,7 +50,8 @@ struct gw_router_req {
     gw_buf_t last_body;
     char last_retry_after[32];
     char retry_after[32];
-    int *sync_done; /* set while gw_router_chat runs: finished synchronously */
+    int *sync_done; /* set while gw_router_start runs: finished synchronously */
+    gw_op_t op;
 };
 
 static void attempt_next(gw_router_req_t *r);
@@ -225,7 +226,7 @@ static void on_up_head(void *data, int status, const char *ra, size_t ralen)
         memcpy(r->retry_after, ra, ralen);
         r->retry_after[ralen] = '\0';
     }
-    if (status >= 200 && status < 300 && r->info->stream) {
+    if (status >= 200 && status < 300 && r->op == GW_OP_CHAT && r->info->stream) {
         gw_sse_init(&r->sse, SSE_EVENT_MAX);
         r->xlat = gw_xlat_new(r->prov->kind, r->info->include_usage, r->model->model);
     }
@@ -292,7 +293,7 @@ static void done_whole(gw_router_req_t *r)
     gw_buf_t out;
     gw_buf_init(&out, r->resp.len * 2 + 65536);
     gw_usage_t u = {-1, -1};
-    gw_err_t rc = gw_prov_translate_response(r->prov->kind, r->resp.ptr, r->resp.len, r->model->model, &out, &u);
+    gw_err_t rc = gw_prov_translate(r->op, r->prov->kind, r->resp.ptr, r->resp.len, r->model->model, &out, &u);
     if (rc != GW_OK) {
         gw_buf_free(&out);
         r->status = 0;
@@ -376,8 +377,8 @@ static int attempt_start(gw_router_req_t *r, const gw_cfg_model_t *m, uint64_t l
     gw_prov_errmsg_t msg;
     memset(&msg, 0, sizeof(msg));
     gw_prov_req_init(&preq, r->len * 2 + 65536);
-    gw_err_t rc = gw_prov_build_chat(p->kind, r->body, r->len, r->info, p->base_path, m->model, p->api_key, &preq,
-                                     &msg);
+    gw_err_t rc = gw_prov_build(r->op, p->kind, r->body, r->len, r->info, p->base_path, m->model, p->api_key, &preq,
+                                &msg);
     gw_attempt_t *a = &r->res->attempts[r->res->n_attempts++];
     memset(a, 0, sizeof(*a));
     a->alias = m->alias;
@@ -444,9 +445,9 @@ static void build_chain(gw_router_req_t *r, const gw_cfg_model_t *first)
         r->chain[r->chain_len++] = fb->chain[i];
 }
 
-gw_router_req_t *gw_router_chat(gw_upstream_ctx_t *up, const gw_config_t *cfg, const char *body, size_t len,
-                                const gw_chat_info_t *info, const gw_router_sink_t *sink, void *data,
-                                gw_router_result_t *result)
+gw_router_req_t *gw_router_start(gw_upstream_ctx_t *up, const gw_config_t *cfg, gw_op_t op, const char *body,
+                                 size_t len, const gw_chat_info_t *info, const gw_router_sink_t *sink, void *data,
+                                 gw_router_result_t *result)
 {
     const gw_cfg_model_t *first = gw_config_model(cfg, info->model, info->model_len);
     if (first == NULL)
@@ -455,6 +456,7 @@ gw_router_req_t *gw_router_chat(gw_upstream_ctx_t *up, const gw_config_t *cfg, c
     if (r == NULL)
         return NULL;
     r->up = up;
+    r->op = op;
     r->cfg = cfg;
     r->body = body;
     r->len = len;
@@ -463,7 +465,7 @@ gw_router_req_t *gw_router_chat(gw_upstream_ctx_t *up, const gw_config_t *cfg, c
     r->data = data;
     r->res = result;
     memset(result, 0, sizeof(*result));
-    result->stream = info->stream;
+    result->stream = op == GW_OP_CHAT && info->stream;
     result->usage.prompt_tokens = result->usage.completion_tokens = -1;
     r->start_ns = gw_now_ns();
     r->deadline_ns = r->start_ns + (uint64_t)cfg->limits.upstream_timeout_ms * 1000000ull;

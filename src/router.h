@@ -1,4 +1,5 @@
-/* router.h - the failover chain: one client chat request, tried on the
+/* router.h - the failover chain: one client request (chat, embeddings,
+ * rerank), tried on the
  * model it names and then on its configured fallbacks, through the
  * provider adapters and upstream.c, with hold-back for streams.
  *
@@ -61,15 +62,15 @@ typedef struct gw_router_sink {
 
 typedef struct gw_router_req gw_router_req_t;
 
-/* Starts routing. body/info/cfg must stay valid until the sink's last call
+/* Starts routing op (only GW_OP_CHAT streams). body/info/cfg must stay valid until the sink's last call
  * or gw_router_cancel. result is filled as the request goes and is final
  * when on_response or on_stream_end has been called; the router frees
  * itself right after that call. Returns NULL when the sink was already
  * called (answered synchronously) or on allocation failure (sink not
  * called; result.status stays 0). The alias must exist in cfg. */
-gw_router_req_t *gw_router_chat(gw_upstream_ctx_t *up, const gw_config_t *cfg, const char *body, size_t len,
-                                const gw_chat_info_t *info, const gw_router_sink_t *sink, void *data,
-                                gw_router_result_t *result);
+gw_router_req_t *gw_router_start(gw_upstream_ctx_t *up, const gw_config_t *cfg, gw_op_t op, const char *body,
+                                 size_t len, const gw_chat_info_t *info, const gw_router_sink_t *sink, void *data,
+                                 gw_router_result_t *result);
 /* Stops everything (the client left): no sink call afterwards. */
 void gw_router_cancel(gw_router_req_t *r);
 

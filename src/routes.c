@@ -19,6 +19,8 @@ typedef struct route {
 
 static const route_t routes[] = {
     {"POST", "/v1/chat/completions", gw_h_chat, 1},
+    {"POST", "/v1/embeddings", gw_h_embeddings, 1},
+    {"POST", "/v1/rerank", gw_h_rerank, 1},
     {"GET", "/v1/models", gw_h_models, 1},
     {"GET", "/healthz", gw_h_health, 0},
     {"GET", "/readyz", gw_h_ready, 0},

@@ -26,6 +26,8 @@ void gw_route_log(gw_route_ctx_t *ctx, gw_reqlog_t *l);
 
 /* Handlers (h_*.c). Each answers exactly once and calls gw_route_log. */
 void gw_h_chat(gw_route_ctx_t *ctx);
+void gw_h_embeddings(gw_route_ctx_t *ctx);
+void gw_h_rerank(gw_route_ctx_t *ctx);
 void gw_h_models(gw_route_ctx_t *ctx);
 void gw_h_health(gw_route_ctx_t *ctx);
 void gw_h_ready(gw_route_ctx_t *ctx);

@@ -1,5 +1,6 @@
-/* h_chat.c - POST /v1/chat/completions: validate, pick the model, hand the
- * request to the router and relay what it reports to the client. */
+/* h_llm.c - the LLM routes: POST /v1/chat/completions, /v1/embeddings and
+ * /v1/rerank. Validate, pick the model, hand the request to the router and
+ * relay what it reports to the client. */
 #include <stdio.h>
 #include <string.h>
 
@@ -75,7 +76,7 @@ static void chat_on_abort(gw_http_req_t *req)
     gw_free(c);
 }
 
-void gw_h_chat(gw_route_ctx_t *ctx)
+static void llm_handle(gw_route_ctx_t *ctx, gw_op_t op)
 {
     const gw_config_t *cfg = ctx->rt->cfg;
     if (cfg->providers_len == 0 || cfg->models_len == 0) {
@@ -91,7 +92,7 @@ void gw_h_chat(gw_route_ctx_t *ctx)
     c->ctx = *ctx;
     gw_prov_errmsg_t msg;
     memset(&msg, 0, sizeof(msg));
-    if (gw_chat_inspect(ctx->req->body, ctx->req->body_len, &c->info, &msg) != GW_OK) {
+    if (gw_op_inspect(op, ctx->req->body, ctx->req->body_len, &c->info, &msg) != GW_OK) {
         gw_route_error(&c->ctx, 400, "invalid_request_error", NULL, msg.param[0] ? msg.param : NULL,
                        msg.message[0] ? msg.message : "invalid request body", NULL);
         gw_free(c);
@@ -111,8 +112,8 @@ void gw_h_chat(gw_route_ctx_t *ctx)
     ctx->req->on_abort = chat_on_abort;
     int sync_done = 0;
     c->sync_done = &sync_done;
-    gw_router_req_t *router = gw_router_chat(ctx->req->worker->up, cfg, ctx->req->body, ctx->req->body_len, &c->info,
-                                             &chat_sink, c, &c->res);
+    gw_router_req_t *router = gw_router_start(ctx->req->worker->up, cfg, op, ctx->req->body, ctx->req->body_len,
+                                              &c->info, &chat_sink, c, &c->res);
     if (sync_done)
         return; /* answered and freed already */
     c->sync_done = NULL;
@@ -123,3 +124,7 @@ void gw_h_chat(gw_route_ctx_t *ctx)
         gw_free(c);
     }
 }
+
+void gw_h_chat(gw_route_ctx_t *ctx) { llm_handle(ctx, GW_OP_CHAT); }
+void gw_h_embeddings(gw_route_ctx_t *ctx) { llm_handle(ctx, GW_OP_EMBEDDINGS); }
+void gw_h_rerank(gw_route_ctx_t *ctx) { llm_handle(ctx, GW_OP_RERANK); }
