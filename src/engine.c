@@ -2,6 +2,7 @@
  * collection into an arena, and the JSON forms of results and schemas.
  */
 #include "engine.h"
+#include "engine_bigquery.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -354,6 +355,16 @@ gw_err_t gw_engine_open(const struct gw_config *cfg, gw_engine_check_cb check, v
         o.check = check;
         o.check_data = check_data;
         return gw_engine_duckdb_open(&o, out, err, errlen);
+    }
+    if (strcmp(name, "bigquery") == 0) {
+        gw_bigquery_opts_t o = {0};
+        o.project = cfg->ask.bigquery_project;
+        o.dataset = cfg->ask.bigquery_dataset;
+        o.max_bytes_billed = cfg->ask.bigquery_max_bytes_billed;
+        o.base_url = getenv("LLMGW_BIGQUERY_BASE_URL"); /* tests point it at the fake */
+        o.check = check;
+        o.check_data = check_data;
+        return gw_engine_bigquery_open(&o, out, err, errlen);
     }
     snprintf(err, errlen, "engine '%s' is not available in this build", name);
     return GW_EUNSUPPORTED;
