@@ -531,16 +531,36 @@ static void conn_response_done(struct gw_http_conn *c)
         conn_process(c);
 }
 
+/* Decimal digits of v into tmp (right-aligned); returns the first digit. */
+static const char *fmt_u64(char tmp[24], uint64_t v)
+{
+    char *p = tmp + 23;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return p;
+}
+
 static void head_begin(gw_buf_t *h, struct gw_http_conn *c, int status, const char *ctype, const char *extra)
 {
-    gw_buf_printf(h, "HTTP/1.1 %d %s\r\n", status, gw_http_reason(status));
-    if (ctype != NULL)
-        gw_buf_printf(h, "Content-Type: %s\r\n", ctype);
-    gw_buf_printf(h, "x-request-id: %s\r\n", c->req.request_id);
+    char tmp[24];
+    gw_buf_add(h, "HTTP/1.1 ", 9);
+    gw_buf_adds(h, fmt_u64(tmp, (uint64_t)status));
+    gw_buf_add(h, " ", 1);
+    gw_buf_adds(h, gw_http_reason(status));
+    if (ctype != NULL) {
+        gw_buf_add(h, "\r\nContent-Type: ", 16);
+        gw_buf_adds(h, ctype);
+    }
+    gw_buf_add(h, "\r\nx-request-id: ", 16);
+    gw_buf_adds(h, c->req.request_id);
+    gw_buf_add(h, "\r\n", 2);
     if (extra != NULL)
         gw_buf_adds(h, extra);
     if (!c->keepalive || c->close_after || c->w->drain_started)
-        gw_buf_adds(h, "Connection: close\r\n");
+        gw_buf_add(h, "Connection: close\r\n", 19);
 }
 
 void gw_http_respond(gw_http_req_t *req, int status, const char *ctype, const char *extra, const char *body,
@@ -552,7 +572,10 @@ void gw_http_respond(gw_http_req_t *req, int status, const char *ctype, const ch
     gw_buf_t h;
     gw_buf_init(&h, 65536 + len);
     head_begin(&h, c, status, ctype, extra);
-    gw_buf_printf(&h, "Content-Length: %zu\r\n\r\n", len);
+    char tmp[24];
+    gw_buf_add(&h, "Content-Length: ", 16);
+    gw_buf_adds(&h, fmt_u64(tmp, len));
+    gw_buf_add(&h, "\r\n\r\n", 4);
     gw_buf_add(&h, body, len);
     gw_http_write_raw(c, h.ptr, h.len);
     gw_buf_free(&h);

@@ -10,9 +10,11 @@
 #include "buf.h"
 #include "worker.h"
 
+static void add_key(gw_buf_t *b, const char *key);
+
 static void add_str(gw_buf_t *b, const char *key, const char *v, size_t n)
 {
-    gw_buf_printf(b, ",\"%s\":", key);
+    add_key(b, key);
     if (v == NULL) {
         gw_buf_adds(b, "null");
         return;
@@ -22,12 +24,54 @@ static void add_str(gw_buf_t *b, const char *key, const char *v, size_t n)
     gw_buf_adds(b, "\"");
 }
 
+/* Appends the decimal digits of v (no printf on the per-request path). */
+static void add_u64(gw_buf_t *b, uint64_t v)
+{
+    char tmp[24];
+    size_t n = sizeof(tmp);
+    do {
+        tmp[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    gw_buf_add(b, tmp + n, sizeof(tmp) - n);
+}
+
+/* Appends v >= 0 with exactly `decimals` digits after the point. */
+static void add_fixed(gw_buf_t *b, double v, int decimals)
+{
+    uint64_t scale = 1;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    if (!(v >= 0) || v > 1e12) {
+        gw_buf_printf(b, "%.*f", decimals, v);
+        return;
+    }
+    uint64_t x = (uint64_t)(v * (double)scale + 0.5);
+    add_u64(b, x / scale);
+    char frac[24];
+    uint64_t f = x % scale;
+    for (int i = decimals - 1; i >= 0; i--) {
+        frac[i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    gw_buf_add(b, ".", 1);
+    gw_buf_add(b, frac, (size_t)decimals);
+}
+
+static void add_key(gw_buf_t *b, const char *key)
+{
+    gw_buf_add(b, ",\"", 2);
+    gw_buf_adds(b, key);
+    gw_buf_add(b, "\":", 2);
+}
+
 static void add_i64(gw_buf_t *b, const char *key, int64_t v)
 {
+    add_key(b, key);
     if (v < 0)
-        gw_buf_printf(b, ",\"%s\":null", key);
+        gw_buf_add(b, "null", 4);
     else
-        gw_buf_printf(b, ",\"%s\":%lld", key, (long long)v);
+        add_u64(b, (uint64_t)v);
 }
 
 static void add_attempts(gw_buf_t *b, const gw_router_result_t *r)
@@ -39,10 +83,21 @@ static void add_attempts(gw_buf_t *b, const gw_router_result_t *r)
         gw_buf_add_json_str(b, a->provider, strlen(a->provider));
         gw_buf_adds(b, "\",\"model\":\"");
         gw_buf_add_json_str(b, a->model, strlen(a->model));
-        gw_buf_printf(b, "\",\"status\":%d,\"ms\":%.3f,\"reason\":\"%s\"}", a->status, a->ms,
-                      a->reason ? a->reason : "pending");
+        gw_buf_adds(b, "\",\"status\":");
+        add_u64(b, (uint64_t)(a->status > 0 ? a->status : 0));
+        gw_buf_adds(b, ",\"ms\":");
+        add_fixed(b, a->ms, 3);
+        gw_buf_adds(b, ",\"reason\":\"");
+        gw_buf_adds(b, a->reason ? a->reason : "pending");
+        gw_buf_adds(b, "\"}");
     }
     gw_buf_adds(b, "]");
+}
+
+static void add_2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
 }
 
 static void add_ts(gw_buf_t *b)
@@ -51,48 +106,71 @@ static void add_ts(gw_buf_t *b)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    gw_buf_printf(b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    char t[] = "{\"ts\":\"YYYY-MM-DDTHH:MM:SS.mmmZ\"";
+    int y = tm.tm_year + 1900, ms = (int)(ts.tv_nsec / 1000000);
+    add_2(t + 7, y / 100);
+    add_2(t + 9, y % 100);
+    add_2(t + 12, tm.tm_mon + 1);
+    add_2(t + 15, tm.tm_mday);
+    add_2(t + 18, tm.tm_hour);
+    add_2(t + 21, tm.tm_min);
+    add_2(t + 24, tm.tm_sec);
+    t[27] = (char)('0' + ms / 100);
+    add_2(t + 28, ms % 100);
+    gw_buf_add(b, t, sizeof(t) - 1);
 }
 
-void gw_log_request(struct gw_app *app, const gw_reqlog_t *l)
+gw_err_t gw_log_format_request(const gw_reqlog_t *l, gw_buf_t *b)
 {
-    gw_buf_t b;
-    gw_buf_init(&b, 64 * 1024);
-    add_ts(&b);
-    add_str(&b, "request_id", l->request_id, strlen(l->request_id));
-    add_str(&b, "tenant", l->tenant, l->tenant ? strlen(l->tenant) : 0);
-    add_str(&b, "route", l->route, strlen(l->route));
-    add_str(&b, "model", l->model, l->model_len);
+    size_t start = b->len;
+    add_ts(b);
+    add_str(b, "request_id", l->request_id, strlen(l->request_id));
+    add_str(b, "tenant", l->tenant, l->tenant ? strlen(l->tenant) : 0);
+    add_str(b, "route", l->route, strlen(l->route));
+    add_str(b, "model", l->model, l->model_len);
     const gw_router_result_t *r = l->router;
     const char *um = r && r->model ? r->model->model : NULL;
     const char *pv = r && r->provider ? r->provider->name : NULL;
-    add_str(&b, "upstream_model", um, um ? strlen(um) : 0);
-    add_str(&b, "provider", pv, pv ? strlen(pv) : 0);
-    add_attempts(&b, r);
-    gw_buf_printf(&b, ",\"status\":%d,\"latency_ms\":%.3f", l->status, l->latency_ms);
+    add_str(b, "upstream_model", um, um ? strlen(um) : 0);
+    add_str(b, "provider", pv, pv ? strlen(pv) : 0);
+    add_attempts(b, r);
+    add_key(b, "status");
+    add_u64(b, (uint64_t)(l->status > 0 ? l->status : 0));
+    add_key(b, "latency_ms");
+    add_fixed(b, l->latency_ms, 3);
+    add_key(b, "ttfb_ms");
     if (l->ttfb_ms > 0)
-        gw_buf_printf(&b, ",\"ttfb_ms\":%.3f", l->ttfb_ms);
+        add_fixed(b, l->ttfb_ms, 3);
     else
-        gw_buf_adds(&b, ",\"ttfb_ms\":null");
-    add_i64(&b, "prompt_tokens", l->prompt_tokens);
-    add_i64(&b, "completion_tokens", l->completion_tokens);
-    gw_buf_printf(&b, ",\"cost_usd\":%.8f,\"stream\":%s", l->cost_usd, l->stream ? "true" : "false");
-    add_str(&b, "client_ip", l->client_ip, strlen(l->client_ip));
+        gw_buf_add(b, "null", 4);
+    add_i64(b, "prompt_tokens", l->prompt_tokens);
+    add_i64(b, "completion_tokens", l->completion_tokens);
+    add_key(b, "cost_usd");
+    add_fixed(b, l->cost_usd, 8);
+    gw_buf_adds(b, l->stream ? ",\"stream\":true" : ",\"stream\":false");
+    add_str(b, "client_ip", l->client_ip, strlen(l->client_ip));
     const char *err = l->error && l->error[0] ? l->error : NULL;
-    add_str(&b, "error", err, err ? strlen(err) : 0);
-    if (gw_buf_adds(&b, "}\n") == GW_OK) {
-        pthread_mutex_lock(&app->log_lock);
-        size_t off = 0;
-        while (off < b.len) {
-            ssize_t n = write(app->log_fd, b.ptr + off, b.len - off);
-            if (n <= 0)
-                break;
-            off += (size_t)n;
-        }
-        pthread_mutex_unlock(&app->log_lock);
+    add_str(b, "error", err, err ? strlen(err) : 0);
+    gw_err_t rc = gw_buf_adds(b, "}\n");
+    if (rc != GW_OK) { /* never a half line */
+        b->len = start;
+        if (b->ptr != NULL)
+            b->ptr[start] = '\0';
     }
-    gw_buf_free(&b);
+    return rc;
+}
+
+void gw_log_write(struct gw_app *app, const char *p, size_t n)
+{
+    pthread_mutex_lock(&app->log_lock);
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(app->log_fd, p + off, n - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    pthread_mutex_unlock(&app->log_lock);
 }
 
 void gw_log_msg(const char *fmt, ...)

@@ -40,7 +40,7 @@ void gw_route_log(gw_route_ctx_t *ctx, gw_reqlog_t *l)
     l->client_ip = req->client_ip;
     l->tenant = ctx->tenant ? ctx->tenant->id : NULL;
     l->latency_ms = (double)(gw_now_ns() - req->start_ns) / 1e6;
-    gw_log_request(req->worker->app, l);
+    gw_worker_log(req->worker, l);
     gw_runtime_release(ctx->rt);
     ctx->rt = NULL;
 }

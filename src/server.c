@@ -142,6 +142,28 @@ static void worker_refresh_rt(gw_worker_t *w)
 
 /* ---- workers ------------------------------------------------------------ */
 
+#define LOGBUF_FLUSH (64 * 1024)
+
+static void worker_log_flush(gw_worker_t *w)
+{
+    if (w->logbuf.len == 0)
+        return;
+    gw_log_write(w->app, w->logbuf.ptr, w->logbuf.len);
+    gw_buf_reset(&w->logbuf);
+}
+
+static void worker_on_log_check(uv_check_t *h) { worker_log_flush(h->data); }
+
+void gw_worker_log(gw_worker_t *w, const gw_reqlog_t *l)
+{
+    if (gw_log_format_request(l, &w->logbuf) != GW_OK) { /* full: write what we have, retry once */
+        worker_log_flush(w);
+        gw_log_format_request(l, &w->logbuf);
+    }
+    if (w->logbuf.len >= LOGBUF_FLUSH || w->stopping)
+        worker_log_flush(w);
+}
+
 static void worker_on_closed_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -218,6 +240,8 @@ static void worker_main(void *arg)
     serve_main_t *m = (serve_main_t *)w->app; /* app is the first member */
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
+    worker_log_flush(w);
+    gw_buf_free(&w->logbuf);
     worker_free_h2o_recycle();
     gw_runtime_release(w->rt);
     w->rt = NULL;
@@ -251,6 +275,10 @@ static int worker_init(gw_worker_t *w, gw_app_t *app, size_t index, const struct
     w->wakeup.data = w;
     uv_timer_init(&w->loop, &w->drain_timer);
     w->drain_timer.data = w;
+    gw_buf_init(&w->logbuf, 4 * LOGBUF_FLUSH);
+    uv_check_init(&w->loop, &w->log_check);
+    w->log_check.data = w;
+    uv_check_start(&w->log_check, worker_on_log_check);
     w->up = gw_upstream_ctx_new(&w->loop);
     w->rt = atomic_load(&app->rt);
     atomic_fetch_add(&w->rt->refcnt, 1);

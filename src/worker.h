@@ -20,12 +20,14 @@
 #include <uv.h>
 
 #include "auth.h"
+#include "buf.h"
 #include "config.h"
 #include "ratelimit.h"
 
 struct gw_http_conn;
 struct gw_upstream_ctx;
 struct gw_stats;
+struct gw_reqlog;
 
 typedef struct gw_tenant_state {
     pthread_mutex_t lock;
@@ -68,6 +70,8 @@ struct gw_worker {
     size_t n_conns;
     size_t n_inflight;
     struct gw_upstream_ctx *up;
+    gw_buf_t logbuf;      /* request log lines not yet written */
+    uv_check_t log_check; /* writes logbuf once per loop turn */
     uint64_t req_seq;
     int drain_started;
     int stopping;
@@ -79,6 +83,9 @@ void gw_runtime_release(gw_runtime_t *rt);
 /* Builds a runtime from a loaded config (takes ownership of cfg). */
 gw_runtime_t *gw_runtime_new(gw_config_t *cfg, uint64_t generation, const gw_runtime_t *prev, char *err,
                              size_t errlen);
+
+/* Queues one request log line; written at the end of this loop turn. */
+void gw_worker_log(gw_worker_t *w, const struct gw_reqlog *l);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t gw_now_ns(void);
