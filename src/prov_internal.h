@@ -175,4 +175,50 @@ gw_err_t gw__gemini_event(gw_xlat_t *x, const gw_sse_event_t *ev, gw_buf_t *out,
 const char *gw__gemini_finish(const char *reason, int has_tool_calls);
 int gw__gemini_retry_after(const char *body, size_t len);
 
+/* ---- operations other than chat (prov_ops.c, prov_embed.c, prov_rerank.c) ---- */
+
+/* Starts the inspection of an op request: zeroes info (max_tokens -1),
+ * tokenizes body into d and checks it is one JSON object. GW_EINVAL with
+ * msg, GW_ENOMEM. Always pair with gw__jdoc_free. */
+gw_err_t gw__op_parse(gw__jdoc_t *d, const char *body, size_t len, gw_chat_info_t *info, gw_prov_errmsg_t *msg);
+/* Value tokens of the top-level keys: keys[k]'s value goes to
+ * val[slot[k]] (slot NULL: val[k]), -1 when absent. GW_EINVAL with msg on
+ * a key given twice (an alias counts as the key it stands for) or a
+ * malformed member. */
+gw_err_t gw__op_keys(const gw__jdoc_t *d, const char *const *keys, const int *slot, int nkeys, int *val,
+                     gw_prov_errmsg_t *msg);
+/* Checks the "model" value token v (-1: absent) is a non-empty string and
+ * fills info's model and splice (body, model offsets, obj_end). */
+gw_err_t gw__op_model(const gw__jdoc_t *d, int v, const char *body, size_t len, gw_chat_info_t *info,
+                      gw_prov_errmsg_t *msg);
+/* 1 for true, 0 for false, null or no token (v < 0), -1 for anything else. */
+int gw__jbool(const gw__jdoc_t *d, int v);
+/* Appends body with its "model" value (info->splice offsets) replaced by
+ * model as a JSON string; the other bytes are copied as they are. */
+gw_err_t gw__splice_model(const char *body, size_t len, const gw_chat_info_t *info, const char *model,
+                          gw_buf_t *out);
+/* Appends "Authorization: Bearer <key>" unless key is NULL or "";
+ * GW_EINVAL with msg when it holds a line break. */
+gw_err_t gw__bearer(gw_buf_t *headers, const char *api_key, gw_prov_errmsg_t *msg);
+/* Appends a Gemini model path: base_path (then "/v1beta" unless it ends
+ * in a version), "/models/", model without a leading "models/" and
+ * percent-encoded, then suffix (":batchEmbedContents"). */
+gw_err_t gw__gemini_model_path(gw_buf_t *p, const char *base_path, const char *model, const char *suffix);
+
+/* Embeddings (prov_embed.c) and rerank (prov_rerank.c): inspect, build
+ * (model non-empty, info for this body) and answer (usage preset to
+ * {-1, 0}; info may be NULL; out is restored by the caller on failure). */
+gw_err_t gw__embed_inspect(const char *body, size_t len, gw_chat_info_t *info, gw_prov_errmsg_t *msg);
+gw_err_t gw__embed_build(gw_prov_kind_t kind, const char *body, size_t len, const gw_chat_info_t *info,
+                         const char *base_path, const char *upstream_model, const char *api_key, gw_prov_req_t *out,
+                         gw_prov_errmsg_t *msg);
+gw_err_t gw__embed_response(gw_prov_kind_t kind, const gw_chat_info_t *info, const char *body, size_t len,
+                            const char *upstream_model, gw_buf_t *out, gw_usage_t *usage);
+gw_err_t gw__rerank_inspect(const char *body, size_t len, gw_chat_info_t *info, gw_prov_errmsg_t *msg);
+gw_err_t gw__rerank_build(gw_prov_kind_t kind, const char *body, size_t len, const gw_chat_info_t *info,
+                          const char *base_path, const char *upstream_model, const char *api_key, gw_prov_req_t *out,
+                          gw_prov_errmsg_t *msg);
+gw_err_t gw__rerank_response(gw_prov_kind_t kind, const gw_chat_info_t *info, const char *body, size_t len,
+                             const char *upstream_model, gw_buf_t *out, gw_usage_t *usage);
+
 #endif

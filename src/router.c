@@ -6,6 +6,7 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "prov_ops.h"
 #include "sse.h"
 #include "worker.h"
 
@@ -291,9 +292,11 @@ static void done_whole(gw_router_req_t *r)
         return;
     }
     gw_buf_t out;
-    gw_buf_init(&out, r->resp.len * 2 + 65536);
+    /* a rerank answer may quote the client's documents back */
+    gw_buf_init(&out, r->resp.len * 2 + 65536 + (r->op == GW_OP_RERANK ? r->len * 2 : 0));
     gw_usage_t u = {-1, -1};
-    gw_err_t rc = gw_prov_translate(r->op, r->prov->kind, r->resp.ptr, r->resp.len, r->model->model, &out, &u);
+    gw_err_t rc = gw_prov_translate_req(r->op, r->prov->kind, r->info, r->resp.ptr, r->resp.len, r->model->model,
+                                        &out, &u);
     if (rc != GW_OK) {
         gw_buf_free(&out);
         r->status = 0;

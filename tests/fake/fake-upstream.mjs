@@ -17,6 +17,28 @@
 //                                    invalid_request_error when max_tokens is missing
 //   POST .../models/{m}:generateContent, :streamGenerateContent?alt=sse (CRLF framing),
 //        :batchEmbedContents         Gemini                                auth: x-goog-api-key KEY or ?key=
+//   POST .../v1/rerank, .../v2/rerank (any path ending in /rerank)
+//                                    rerank (wire-formats 4), auth: Bearer, errors in the OpenAI
+//                                    shape; 400 unless query is a string and documents (or texts)
+//                                    an array. The answer's shape is picked by the model name
+//                                    (before any "~"; the scenarios below still apply):
+//                                      voyage    {object:"list", data:[{index, relevance_score,
+//                                                document? (return_documents)}], model, usage:
+//                                                {total_tokens}}; honours top_k, not top_n
+//                                      tei       bare array [{index, score, text? (return_text)}],
+//                                                all documents, no usage
+//                                      vllm      {id, model, usage:{prompt_tokens, total_tokens},
+//                                                results:[{index, document:{text}, relevance_score}]}
+//                                      jina      {model, usage:{total_tokens}, results:[{index,
+//                                                relevance_score, document:{text} unless
+//                                                return_documents is false}]}
+//                                      unsorted  the Cohere shape, results in input order
+//                                      others    Cohere v2 (RR-1): {id, results:[{index,
+//                                                relevance_score}], meta:{api_version, billed_units:
+//                                                {search_units:1}}}
+//                                    All but tei and unsorted sort by descending score and cut at
+//                                    top_n (voyage: top_k). Scores: fakeRerankScore(query, doc).
+//                                    no-usage drops usage (Cohere: meta).
 //   A wrong or missing key gives 401 in that wire's error shape.
 //
 // Behaviour is chosen by the requested model name (body "model"; the path for Gemini).
@@ -372,6 +394,61 @@ function geminiEmbeddings(ctx) {
   }) };
 }
 
+// ---- rerank -----------------------------------------------------------------------
+
+const words = (s) => String(s ?? '').toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+
+/**
+ * The fake's relevance of doc to query, in [0, 1) with 4 decimals: 0.9 times the share of
+ * query words found in doc, plus a small deterministic part from a hash of both.
+ */
+export function fakeRerankScore(query, doc) {
+  const q = words(query);
+  const d = new Set(words(doc));
+  const share = q.length ? q.filter((w) => d.has(w)).length / q.length : 0;
+  return Math.round((share * 0.9 + (hash32(`${query}\u0000${doc}`) % 1000) / 10000) * 10000) / 10000;
+}
+
+/** Which rerank API the fake imitates for a model name. */
+export function rerankFlavour(model) {
+  const base = String(model ?? '').split('~')[0];
+  return ['voyage', 'tei', 'vllm', 'jina', 'unsorted'].includes(base) ? base : 'cohere';
+}
+
+function rerankAnswer(ctx) {
+  const b = ctx.body;
+  const raw = Array.isArray(b.documents) ? b.documents : b.texts;
+  const docs = raw.map((d) => (typeof d === 'string' ? d : typeof d?.text === 'string' ? d.text : ''));
+  const flavour = rerankFlavour(ctx.model);
+  const ranked = docs.map((text, index) => ({ index, text, score: fakeRerankScore(b.query, text) }));
+  const sorted = flavour === 'unsorted' ? ranked : [...ranked].sort((x, y) => y.score - x.score || x.index - y.index);
+  const cut = (n) => (Number.isInteger(n) && n > 0 ? sorted.slice(0, n) : sorted);
+  const tokens = words(b.query).length * docs.length + docs.reduce((n, d) => n + words(d).length, 0);
+  const usage = ctx.sc.name !== 'no-usage';
+  if (flavour === 'tei') {
+    return sorted.map((r) => ({ index: r.index, score: r.score, ...(b.return_text ? { text: r.text } : {}) }));
+  }
+  if (flavour === 'voyage') {
+    const data = cut(b.top_k).map((r) => ({ index: r.index, relevance_score: r.score,
+      ...(b.return_documents ? { document: r.text } : {}) }));
+    return { object: 'list', data, model: ctx.model, ...(usage ? { usage: { total_tokens: tokens } } : {}) };
+  }
+  if (flavour === 'vllm') {
+    const results = cut(b.top_n).map((r) => ({ index: r.index, document: { text: r.text }, relevance_score: r.score }));
+    return { id: `rerank-fake${ctx.seq}`, model: ctx.model,
+      ...(usage ? { usage: { prompt_tokens: tokens, total_tokens: tokens } } : {}), results };
+  }
+  if (flavour === 'jina') {
+    const results = cut(b.top_n).map((r) => ({ index: r.index, relevance_score: r.score,
+      ...(b.return_documents !== false ? { document: { text: r.text } } : {}) }));
+    return { model: ctx.model, ...(usage ? { usage: { total_tokens: tokens } } : {}), results };
+  }
+  const results = cut(b.top_n).map((r) => ({ index: r.index, relevance_score: r.score }));
+  const out = { id: `rr-fake-${ctx.seq}`, results };
+  if (usage) out.meta = { api_version: { version: '2' }, billed_units: { search_units: 1 } };
+  return out;
+}
+
 // ---- HTTP plumbing ------------------------------------------------------------------
 
 function sendJson(res, status, headers, body) {
@@ -452,7 +529,8 @@ async function answerNonStream(res, ctx, wire) {
     return sendJson(res, e.status, e.headers, e.body);
   }
   if (name === 'malformed-chunk') return sendBody(res, ctx, 200, headers, 'this is not json {');
-  const full = JSON.stringify(ctx.kind === 'embed' ? ctx.embed(ctx) : wire.body(ctx, ctx.text));
+  const full = JSON.stringify(ctx.kind === 'rerank' ? rerankAnswer(ctx)
+    : ctx.kind === 'embed' ? ctx.embed(ctx) : wire.body(ctx, ctx.text));
   if (name === 'cut-mid') return sendBody(res, ctx, 200, headers, full.slice(0, full.length >> 1));
   return sendBody(res, ctx, 200, headers, full);
 }
@@ -520,6 +598,9 @@ function validate(ctx) {
   if (!b || typeof b !== 'object' || Array.isArray(b)) {
     return errorResponse(ctx.wire.name, 400, 'request body is not a JSON object');
   }
+  if (ctx.kind === 'rerank' && (typeof b.query !== 'string' || !Array.isArray(b.documents ?? b.texts))) {
+    return errorResponse('openai', 400, 'query (a string) and documents (an array) are required');
+  }
   if (ctx.kind !== 'chat') return null;
   if (ctx.wire.name === 'anthropic') {
     if (!Number.isInteger(b.max_tokens)) return errorResponse('anthropic', 400, 'max_tokens: Field required');
@@ -540,6 +621,9 @@ function routeOf(method, path, url, body) {
   }
   if (method === 'POST' && path.endsWith('/embeddings')) {
     return { wire: openai, kind: 'embed', model: body?.model, stream: false, embed: openaiEmbeddings };
+  }
+  if (method === 'POST' && path.endsWith('/rerank')) {
+    return { wire: openai, kind: 'rerank', model: body?.model, stream: false };
   }
   if (method === 'GET' && path.endsWith('/models')) return { wire: openai, kind: 'models', model: null };
   if (method === 'POST' && path.endsWith('/messages')) {
