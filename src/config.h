@@ -7,6 +7,36 @@
  * gives the embedded default (no file). The result is immutable once
  * loaded; the server shares it between workers with a reference count
  * (gw_config_ref / gw_config_unref) so SIGHUP can swap it atomically.
+ *
+ * Defaults (a key left out of the file keeps these):
+ *   listen                  127.0.0.1:8080     workers          0 (= cores)
+ *   auth.enabled            true with a file; false in gw_config_default()
+ *   redis_url               null (in-process limits and budgets)
+ *   limits.max_body_bytes   1048576            max_header_bytes 16384
+ *   limits.max_headers      100                header_timeout_ms 10000
+ *   limits.body_timeout_ms  30000              keepalive_timeout_ms 60000
+ *   limits.upstream_timeout_ms 60000           connect_timeout_ms 5000
+ *   limits.first_byte_timeout_ms 30000         idle_timeout_ms 30000
+ *   limits.retry_budget     2                  drain_timeout_ms 10000
+ *   limits.max_upstream_body_bytes 16777216    max_connections 20000
+ *   rate_limit.per_ip       rps 0 (unlimited), burst 0 (= max(rps, 1) when rps > 0)
+ *   providers[].kind        openai             api_key null
+ *   models[].model          the alias          price 0 / 0
+ *   tenants[].budget_usd    -1 (no budget; null also means none)
+ *   tenants[].rate          rps 0 (unlimited), burst as per_ip, tokens_per_min 0 (unlimited)
+ *   tenants[].admin         false              keys []
+ *   ask.engine duckdb, ask.duckdb.path data/catalog.duckdb,
+ *   ask.clickhouse url http://127.0.0.1:8123, database retail, cluster null,
+ *   ask.bigquery project null (required with engine bigquery), dataset retail,
+ *     max_bytes_billed 10000000000,
+ *   ask.schema_cache redis_url null, ttl_s 3600,
+ *   ask.planner mode auto, model null; ask.formatter mode template, model null,
+ *   telemetry otlp_endpoint null, service_name llmgw, log stdout,
+ *     flush_interval_s 10, log_prompts false.
+ * Strings that name a URL are checked (http(s) for base_url, clickhouse.url,
+ * otlp_endpoint; redis://, rediss:// or unix:// for the redis URLs). A
+ * plain null, ~ or empty value, or a ${VAR} that expands to "", means "not
+ * set" for the optional strings.
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -125,19 +155,41 @@ typedef struct gw_config {
     gw_cfg_telemetry_t telemetry;
 } gw_config_t;
 
-/* Loads and validates path. On error returns NULL and writes a one-line
- * reason ("file:line: unknown key 'foo' in limits") into err. */
+/* Loads and validates path. Returns a new config holding one reference
+ * (release with gw_config_unref). On error returns NULL and writes a
+ * one-line reason ("file:line: unknown key 'foo' in limits") into err (err
+ * may be NULL). Values: integers are plain decimals, booleans true/false,
+ * the file must be UTF-8 without NUL bytes. */
 gw_config_t *gw_config_load(const char *path, char *err, size_t errlen);
 /* Same, from a string (tests, fuzzing); name is used in messages. */
 gw_config_t *gw_config_parse(const char *yaml, size_t len, const char *name, char *err, size_t errlen);
-/* The embedded default: 127.0.0.1:8080, auth off, no providers. */
+/* The embedded default: 127.0.0.1:8080, auth off, no providers. A new
+ * config with one reference; NULL only on OOM. */
 gw_config_t *gw_config_default(void);
-/* Reference counting; the last unref frees. */
+/* Reference counting (atomic, any thread); the last unref frees, wiping
+ * api keys and redis URLs first. Both accept NULL. */
 gw_config_t *gw_config_ref(gw_config_t *c);
 void gw_config_unref(gw_config_t *c);
+
+/* system.md 4 writes ${VAR} inside flow maps ({api_key: ${KEY}}), where
+ * YAML itself reads { and } as flow indicators. This rewrites each such
+ * ${NAME} of text in place, at the same length, to $(NAME), so libfyaml
+ * accepts the text with every offset and line unchanged. *offs (new array,
+ * caller frees; offs may be NULL) receives the offsets of the rewritten
+ * '$'s in ascending order; gw_config_parse turns exactly those back into
+ * ${NAME} before expanding. GW_ENOMEM is the only error. */
+gw_err_t gw_config_flow_env_fixup(char *text, size_t len, size_t **offs, size_t *n);
+
+/* Expands ${VAR} (and $${ to a literal ${) in s[0..len) as the loader
+ * does, into a new NUL-terminated string *out (caller frees). GW_ENOTFOUND
+ * when a variable is unset (its name is copied into name), GW_EINVAL for a
+ * malformed reference, GW_ENOMEM. */
+gw_err_t gw_config_expand_env(const char *s, size_t len, char **out, char *name, size_t namecap);
 
 /* Lookups (NULL when absent). */
 const gw_cfg_model_t *gw_config_model(const gw_config_t *c, const char *alias, size_t alias_len);
 const gw_cfg_fallback_t *gw_config_fallback(const gw_config_t *c, const char *alias);
+/* The tenant with this id (NULL when absent); borrowed from c. */
+const gw_cfg_tenant_t *gw_config_tenant(const gw_config_t *c, const char *id);
 
 #endif
