@@ -3,6 +3,7 @@
  */
 #include "engine.h"
 #include "engine_bigquery.h"
+#include "engine_clickhouse.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -355,6 +356,15 @@ gw_err_t gw_engine_open(const struct gw_config *cfg, gw_engine_check_cb check, v
         o.check = check;
         o.check_data = check_data;
         return gw_engine_duckdb_open(&o, out, err, errlen);
+    }
+    if (strcmp(name, "clickhouse") == 0) {
+        gw_clickhouse_opts_t o = {0};
+        o.url = cfg->ask.clickhouse_url;
+        o.database = cfg->ask.clickhouse_database;
+        o.cluster = cfg->ask.clickhouse_cluster;
+        o.check = check;
+        o.check_data = check_data;
+        return gw_engine_clickhouse_open(&o, out, err, errlen);
     }
     if (strcmp(name, "bigquery") == 0) {
         gw_bigquery_opts_t o = {0};
