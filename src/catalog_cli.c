@@ -175,12 +175,8 @@ static int gen_parse(gen_args_t *a, int argc, char **argv)
     return 0;
 }
 
-typedef struct bar {
-    double t0;
-    int last_pct;
-} bar_t;
 
-static double mono_s(void)
+double gw_catalog_mono_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -188,14 +184,14 @@ static double mono_s(void)
 }
 
 /* "\r[#########...........]  45%  1.23M SKUs/s" on stderr. */
-static void bar_draw(uint64_t done, uint64_t total, void *data)
+void gw_catalog_bar_draw(uint64_t done, uint64_t total, void *data)
 {
-    bar_t *b = data;
+    gw_catalog_bar_t *b = data;
     char cells[41];
     int pct = total ? (int)(done * 100 / total) : 100, fill = pct * 40 / 100;
     if (pct >= 100 && b->last_pct >= 100)
         return; /* the final line is drawn once */
-    double secs = mono_s() - b->t0, rate = secs > 0 ? (double)done / 2 / secs : 0;
+    double secs = gw_catalog_mono_s() - b->t0, rate = secs > 0 ? (double)done / 2 / secs : 0;
     memset(cells, '#', (size_t)fill);
     memset(cells + fill, '.', (size_t)(40 - fill));
     cells[40] = '\0';
@@ -229,7 +225,7 @@ static int catalog_generate(int argc, char **argv)
     gen_args_t a;
     gw_config_t *cfg = NULL;
     gw_catalog_stats_t st;
-    bar_t bar = {mono_s(), -1};
+    gw_catalog_bar_t bar = {gw_catalog_mono_s(), -1};
     char err[1024];
     int code = 2;
     if (gen_parse(&a, argc, argv) != 0)
@@ -238,7 +234,7 @@ static int catalog_generate(int argc, char **argv)
     if (gen_default_out(&a, &cfg) != 0)
         goto out;
     if (isatty(STDERR_FILENO)) {
-        a.o.progress = bar_draw;
+        a.o.progress = gw_catalog_bar_draw;
         a.o.progress_data = &bar;
     }
     if (gw_catalog_generate(&a.o, &st, err, sizeof err) != GW_OK) {

@@ -22,4 +22,16 @@ int gw_catalog_cmd(int argc, char **argv);
  * {"error":{"message","type","param","code"}} on stdout and exits 1. */
 int gw_sql_cmd(int argc, char **argv);
 
+#include <stdint.h>
+
+/* The generator's progress bar on stderr (for a terminal). */
+typedef struct gw_catalog_bar {
+    double t0; /* gw_catalog_mono_s() at the start */
+    int last_pct;
+} gw_catalog_bar_t;
+/* A gw_catalog_progress_cb drawing "[####....]  45%  1.23M SKUs/s". */
+void gw_catalog_bar_draw(uint64_t done, uint64_t total, void *data);
+/* Monotonic seconds. */
+double gw_catalog_mono_s(void);
+
 #endif

@@ -745,7 +745,7 @@ static const field_t per_ip_fields[] = {
 static const section_t per_ip_section = SECTION(per_ip_fields);
 static const field_t rate_limit_fields[] = {{"per_ip", f_map, 0, 0, 0, &per_ip_section}};
 
-static const char *const engines[] = {"duckdb", "clickhouse", "bigquery", NULL};
+static const char *const engines[] = {"duckdb", "clickhouse", "bigquery", "none", NULL};
 static const char *const planner_modes[] = {"auto", "llm", "rules", NULL};
 static const char *const formatter_modes[] = {"template", "llm", NULL};
 static const field_t duckdb_fields[] = {{"path", f_str, CFG(ask.duckdb_path), 0, 0, NULL}};

@@ -40,10 +40,16 @@ void gw_h_ready(gw_route_ctx_t *ctx)
 {
     gw_app_t *app = ctx->req->worker->app;
     int draining = atomic_load(&app->draining);
-    char body[128];
-    int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"config_generation\":%llu}",
-                     draining ? "draining" : "ready", (unsigned long long)ctx->rt->generation);
-    int st = draining ? 503 : 200;
+    int svc = atomic_load(&app->services_state);
+    static const char *const svc_names[] = {"loading", "ready", "failed", "off"};
+    char body[512];
+    int ready = !draining && (svc == GW_SVC_READY || svc == GW_SVC_DISABLED);
+    int n = snprintf(body, sizeof(body),
+                     "{\"status\":\"%s\",\"config_generation\":%llu,\"catalog\":\"%s\"%s%s%s}",
+                     draining ? "draining" : ready ? "ready" : "not_ready", (unsigned long long)ctx->rt->generation,
+                     svc_names[svc & 3], svc == GW_SVC_FAILED ? ",\"error\":\"" : "",
+                     svc == GW_SVC_FAILED ? "catalog unavailable" : "", svc == GW_SVC_FAILED ? "\"" : "");
+    int st = ready ? 200 : 503;
     gw_http_respond(ctx->req, st, "application/json", NULL, body, (size_t)n);
     gw_reqlog_t l = {.status = st, .prompt_tokens = -1, .completion_tokens = -1};
     gw_route_log(ctx, &l);

@@ -4,11 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ask_cli.h"
 #include "auth.h"
 #include "catalog_cli.h"
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "search_cli.h"
 #include "server.h"
 
 static const char usage[] =
@@ -17,6 +19,8 @@ static const char usage[] =
     "commands:\n"
     "  serve [--config FILE]                 run the gateway, ask and search server\n"
     "  keys create --tenant T [--admin]      print a new API key once and store its hash\n"
+    "  ask \"QUESTION\" [--json] [--engine E] answer a question from the catalog\n"
+    "  search \"TEXT\" [--k N] [--json]        TF-IDF search over the catalog\n"
     "  sql [--json] \"SELECT ...\"            run one guarded, read-only query on the catalog\n"
     "  catalog generate --skus N [--seed S] [--out PATH] [--format duckdb|parquet|csv]\n"
     "  catalog load --engine clickhouse ...   load a generated catalog into ClickHouse\n"
@@ -93,6 +97,10 @@ int main(int argc, char **argv)
         return gw_catalog_cmd(argc - 1, argv + 1);
     if (strcmp(argv[1], "sql") == 0)
         return gw_sql_cmd(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ask") == 0)
+        return gw_ask_cmd(argc - 1, argv + 1);
+    if (strcmp(argv[1], "search") == 0)
+        return gw_search_cmd(argc - 1, argv + 1);
     fprintf(stderr, "llmgw: unknown command '%s'\n%s", argv[1], usage);
     return 2;
 }

@@ -24,6 +24,7 @@
 #include "h2o.h"
 #include "http_internal.h"
 #include "log.h"
+#include "services.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -36,6 +37,8 @@ typedef struct serve_main {
     uint64_t generation;
     atomic_int workers_done;
     int drain_requested;
+    gw_runtime_t *services_rt; /* the config the catalog side was opened with */
+    int services_started;
 } serve_main_t;
 
 /* ---- runtime ------------------------------------------------------------ */
@@ -285,6 +288,43 @@ static int worker_init(gw_worker_t *w, gw_app_t *app, size_t index, const struct
     return w->up != NULL ? 0 : -1;
 }
 
+/* ---- the catalog side (background) ------------------------------------------ */
+
+static void services_main(void *arg)
+{
+    serve_main_t *m = arg;
+    const gw_config_t *cfg = m->services_rt->cfg;
+    if (cfg->ask.engine != NULL && strcmp(cfg->ask.engine, "none") == 0) {
+        atomic_store(&m->app.services_state, GW_SVC_DISABLED);
+        return;
+    }
+    char err[256] = "";
+    gw_services_t *s = gw_services_open(cfg, m->config_path == NULL, err, sizeof(err));
+    if (s == NULL) {
+        snprintf(m->app.services_error, sizeof(m->app.services_error), "catalog unavailable: %s", err);
+        gw_log_msg("%s (gateway routes keep working)", m->app.services_error);
+        atomic_store(&m->app.services_state, GW_SVC_FAILED);
+        return;
+    }
+    atomic_store(&m->app.services, s);
+    atomic_store(&m->app.services_state, GW_SVC_READY);
+}
+
+static void services_start(serve_main_t *m)
+{
+    m->services_rt = atomic_load(&m->app.rt);
+    atomic_fetch_add(&m->services_rt->refcnt, 1);
+    m->services_started = uv_thread_create(&m->app.services_thread, services_main, m) == 0;
+}
+
+static void services_stop(serve_main_t *m)
+{
+    if (m->services_started)
+        uv_thread_join(&m->app.services_thread);
+    gw_services_free(atomic_load(&m->app.services));
+    gw_runtime_release(m->services_rt);
+}
+
 /* ---- the main thread ---------------------------------------------------- */
 
 static void wake_workers(gw_app_t *app)
@@ -419,6 +459,7 @@ int gw_serve(gw_config_t *cfg, const char *config_path)
             goto out;
     for (size_t i = 0; i < m->app.n_workers; i++)
         uv_thread_create(&m->app.workers[i].thread, worker_main, &m->app.workers[i]);
+    services_start(m);
     gw_runtime_t *rt = atomic_load(&m->app.rt);
     gw_log_msg("listening on %s:%u (%zu workers, %zu models, auth %s)", rt->cfg->listen_host,
                (unsigned)rt->cfg->listen_port, m->app.n_workers, rt->cfg->models_len,
@@ -426,6 +467,7 @@ int gw_serve(gw_config_t *cfg, const char *config_path)
     uv_run(&m->loop, UV_RUN_DEFAULT);
     for (size_t i = 0; i < m->app.n_workers; i++)
         uv_thread_join(&m->app.workers[i].thread);
+    services_stop(m);
     uv_loop_close(&m->loop);
     gw_log_msg("stopped");
     rc = 0;

@@ -44,7 +44,15 @@ typedef struct gw_runtime {
 
 typedef struct gw_worker gw_worker_t;
 
+struct gw_services;
+
+enum { GW_SVC_STARTING = 0, GW_SVC_READY, GW_SVC_FAILED, GW_SVC_DISABLED };
+
 typedef struct gw_app {
+    _Atomic(struct gw_services *) services; /* the catalog side, NULL until ready */
+    atomic_int services_state;              /* GW_SVC_* */
+    char services_error[256];               /* why it failed (written before the state) */
+    uv_thread_t services_thread;
     _Atomic(gw_runtime_t *) rt; /* current runtime; written under rt_lock */
     pthread_mutex_t rt_lock;
     gw_ratelimit_t *per_ip;

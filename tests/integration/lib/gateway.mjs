@@ -112,7 +112,8 @@ export const BASE_LIMITS = {
 
 /**
  * A config object for the fake: auth off, workers 2, the three fake providers,
- * the given models/fallbacks; extra top-level keys and limits merge in.
+ * the given models/fallbacks, the catalog side off (ask.engine: none); extra
+ * top-level keys (ask too) and limits merge in.
  */
 export function gatewayConfig(fake, { models = [], fallbacks, limits = {}, ...rest } = {}) {
   const cfg = {
@@ -124,6 +125,7 @@ export function gatewayConfig(fake, { models = [], fallbacks, limits = {}, ...re
   };
   if (fallbacks) cfg.fallbacks = fallbacks;
   cfg.telemetry = { log: 'stdout' };
+  cfg.ask = { engine: 'none' }; // gateway suites: no catalog (catalog.test.mjs sets its own)
   return { ...cfg, ...rest };
 }
 

@@ -1,0 +1,366 @@
+/* h_catalog.c - the catalog routes: POST /v1/ask (JSON or SSE events),
+ * GET /v1/search, POST /v1/sql (admin keys only). Engine work never runs
+ * on a worker's loop: each request is a job on libuv's thread pool, and
+ * the answer is written from the loop when the job is done.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "routes.h"
+#include "services.h"
+
+#define SQL_MAX_ROWS 1000
+#define SQL_TIMEOUT_MS 10000
+#define SEARCH_K_DEFAULT 10
+#define SEARCH_K_MAX 100
+
+typedef enum { JOB_ASK, JOB_SEARCH, JOB_SQL } job_kind_t;
+
+typedef struct job {
+    uv_work_t work;
+    gw_route_ctx_t ctx;
+    job_kind_t kind;
+    gw_services_t *svc;
+    char *text;   /* question, query or SQL (owned) */
+    size_t k;
+    int stream;
+    int aborted;  /* the client left while the job ran */
+    int status;
+    gw_buf_t out; /* the JSON answer, or the SSE events */
+    char error[GW_ENGINE_MSG_MAX];
+} job_t;
+
+static gw_services_t *services_or_503(gw_route_ctx_t *ctx)
+{
+    gw_app_t *app = ctx->req->worker->app;
+    gw_services_t *s = atomic_load(&app->services);
+    if (s != NULL)
+        return s;
+    int st = atomic_load(&app->services_state);
+    const char *msg = st == GW_SVC_DISABLED ? "the catalog is turned off (ask.engine: none)"
+                      : st == GW_SVC_FAILED ? app->services_error
+                                            : "the catalog is still loading; retry shortly";
+    gw_route_error(ctx, 503, "server_error", st == GW_SVC_STARTING ? "catalog_loading" : "catalog_unavailable", NULL,
+                   msg, st == GW_SVC_STARTING ? "Retry-After: 2\r\n" : NULL);
+    return NULL;
+}
+
+/* ---- the thread-pool side ------------------------------------------------- */
+
+static void sse_event(gw_buf_t *b, const char *name, const char *json, size_t len)
+{
+    gw_buf_adds(b, "event: ");
+    gw_buf_adds(b, name);
+    gw_buf_adds(b, "\ndata: ");
+    gw_buf_add(b, json, len);
+    gw_buf_adds(b, "\n\n");
+}
+
+static void ask_on_stage(void *data, const char *stage, double ms)
+{
+    job_t *j = data;
+    char ev[96];
+    int n = snprintf(ev, sizeof(ev), "{\"stage\":\"%s\",\"ms\":%.3f}", stage, ms);
+    sse_event(&j->out, "stage", ev, (size_t)n);
+}
+
+static void ask_on_plan(void *data, const char *sql, const char *planner)
+{
+    job_t *j = data;
+    gw_buf_t b;
+    gw_buf_init(&b, 1 << 20);
+    gw_buf_adds(&b, "{\"sql\":\"");
+    gw_buf_add_json_str(&b, sql, strlen(sql));
+    gw_buf_adds(&b, "\",\"planner\":\"");
+    gw_buf_adds(&b, planner);
+    gw_buf_adds(&b, "\"}");
+    sse_event(&j->out, "plan", b.ptr, b.len);
+    gw_buf_free(&b);
+}
+
+static void ask_on_rows(void *data, const gw_result_t *r)
+{
+    job_t *j = data;
+    gw_buf_t b;
+    gw_buf_init(&b, 16 << 20);
+    if (gw_result_to_json(r, &b) == GW_OK)
+        sse_event(&j->out, "rows", b.ptr, b.len);
+    gw_buf_free(&b);
+}
+
+static void run_ask(job_t *j)
+{
+    gw_ask_opts_t o = {0};
+    if (j->stream) {
+        o.on_stage = ask_on_stage;
+        o.on_plan = ask_on_plan;
+        o.on_rows = ask_on_rows;
+        o.cb_data = j;
+    }
+    gw_ask_answer_t ans;
+    memset(&ans, 0, sizeof(ans));
+    gw_err_t rc = gw_ask_run(j->svc->ask, j->text, &o, &ans);
+    if (rc != GW_OK) {
+        j->status = rc == GW_ETOOBIG ? 413 : 400;
+        snprintf(j->error, sizeof(j->error), "%s", rc == GW_ETOOBIG ? "question too long" : "invalid question");
+        return;
+    }
+    gw_buf_t b;
+    gw_buf_init(&b, 32 << 20);
+    gw_ask_answer_to_json(&ans, &b);
+    if (j->stream) {
+        sse_event(&j->out, "answer", b.ptr, b.len);
+        sse_event(&j->out, "done", "{}", 2);
+    } else {
+        gw_buf_add(&j->out, b.ptr, b.len);
+    }
+    gw_buf_free(&b);
+    gw_ask_answer_free(&ans);
+    j->status = 200;
+}
+
+static void run_search(job_t *j)
+{
+    gw_search_result_t r;
+    gw_search_result_init(&r);
+    gw_err_t rc = gw_search_query(j->svc->search, j->text, strlen(j->text), j->k, &r);
+    if (rc == GW_OK && gw_search_result_to_json(&r, &j->out) == GW_OK) {
+        j->status = 200;
+    } else {
+        j->status = rc == GW_EINVAL ? 400 : 500;
+        snprintf(j->error, sizeof(j->error), "search failed: %s", gw_strerror(rc));
+    }
+    gw_search_result_free(&r);
+}
+
+static void run_sql(job_t *j)
+{
+    gw_query_opts_t o = {SQL_MAX_ROWS, SQL_TIMEOUT_MS};
+    gw_query_info_t info;
+    gw_result_t *res = NULL;
+    gw_err_t rc = gw_engine_query_result(j->svc->engine, j->text, strlen(j->text), &o, &res, &info);
+    if (rc == GW_OK) {
+        gw_result_to_json(res, &j->out);
+        gw_result_free(res);
+        j->status = 200;
+        return;
+    }
+    j->status = rc == GW_EDENIED ? 400 : rc == GW_ETIMEOUT ? 504 : rc == GW_EUPSTREAM ? 422 : 500;
+    snprintf(j->error, sizeof(j->error), "%s", info.message[0] ? info.message : gw_strerror(rc));
+}
+
+static void job_work(uv_work_t *w)
+{
+    job_t *j = w->data;
+    if (j->kind == JOB_ASK)
+        run_ask(j);
+    else if (j->kind == JOB_SEARCH)
+        run_search(j);
+    else
+        run_sql(j);
+}
+
+/* ---- the loop side ------------------------------------------------------ */
+
+static void job_free(job_t *j)
+{
+    gw_buf_free(&j->out);
+    gw_free(j->text);
+    gw_free(j);
+}
+
+static void job_on_abort(gw_http_req_t *req)
+{
+    job_t *j = req->handler_data;
+    j->aborted = 1; /* the thread-pool side finishes; job_done frees */
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+    job_t *j = w->data;
+    if (j->aborted) {
+        gw_reqlog_t l = {.status = 499, .error = "client closed the connection", .prompt_tokens = -1,
+                         .completion_tokens = -1};
+        gw_route_log(&j->ctx, &l);
+        job_free(j);
+        return;
+    }
+    j->ctx.req->on_abort = NULL;
+    if (j->status != 200) {
+        gw_route_error(&j->ctx, j->status ? j->status : 500,
+                       j->status == 400 && j->kind == JOB_SQL ? "invalid_request_error"
+                       : j->status >= 500                    ? "server_error"
+                                                             : "invalid_request_error",
+                       j->kind == JOB_SQL && j->status == 400 ? "sql_refused" : NULL, NULL,
+                       j->error[0] ? j->error : "internal error", NULL);
+        job_free(j);
+        return;
+    }
+    if (j->stream) {
+        gw_http_stream_begin(j->ctx.req, 200, "text/event-stream; charset=utf-8", NULL);
+        gw_http_stream_write(j->ctx.req, j->out.ptr, j->out.len);
+        gw_http_stream_end(j->ctx.req);
+    } else {
+        gw_http_respond(j->ctx.req, 200, "application/json", NULL, j->out.ptr, j->out.len);
+    }
+    gw_reqlog_t l = {.status = 200, .stream = j->stream, .prompt_tokens = -1, .completion_tokens = -1};
+    gw_route_log(&j->ctx, &l);
+    job_free(j);
+}
+
+/* Queues a job; takes text. */
+static void job_start(gw_route_ctx_t *ctx, gw_services_t *svc, job_kind_t kind, char *text, size_t k, int stream)
+{
+    job_t *j = gw_calloc(1, sizeof(*j));
+    if (j == NULL) {
+        gw_free(text);
+        gw_route_error(ctx, 500, "server_error", "internal_error", NULL, "out of memory", NULL);
+        return;
+    }
+    j->ctx = *ctx;
+    j->kind = kind;
+    j->svc = svc;
+    j->text = text;
+    j->k = k;
+    j->stream = stream;
+    gw_buf_init(&j->out, 64 << 20);
+    j->work.data = j;
+    ctx->req->handler_data = j;
+    ctx->req->on_abort = job_on_abort;
+    if (uv_queue_work(&ctx->req->worker->loop, &j->work, job_work, job_done) != 0) {
+        ctx->req->on_abort = NULL;
+        gw_route_error(&j->ctx, 500, "server_error", "internal_error", NULL, "cannot queue the query", NULL);
+        j->text = NULL;
+        job_free(j);
+        gw_free(text);
+    }
+}
+
+/* Reads a string member of a JSON object body (a new copy), or NULL. */
+static char *body_string(gw_route_ctx_t *ctx, const char *key, json_t **root_out)
+{
+    json_error_t e;
+    json_t *root = json_loadb(ctx->req->body, ctx->req->body_len, 0, &e);
+    *root_out = root;
+    if (root == NULL || !json_is_object(root)) {
+        gw_route_error(ctx, 400, "invalid_request_error", "invalid_json", NULL,
+                       "the body must be one JSON object", NULL);
+        return NULL;
+    }
+    json_t *v = json_object_get(root, key);
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        char m[96];
+        snprintf(m, sizeof(m), "'%s' is required and must be a non-empty string", key);
+        gw_route_error(ctx, 400, "invalid_request_error", NULL, key, m, NULL);
+        return NULL;
+    }
+    return gw_strndup(json_string_value(v), json_string_length(v));
+}
+
+void gw_h_ask(gw_route_ctx_t *ctx)
+{
+    gw_services_t *svc = services_or_503(ctx);
+    if (svc == NULL)
+        return;
+    json_t *root = NULL;
+    char *q = body_string(ctx, "question", &root);
+    if (q == NULL) {
+        json_decref(root);
+        return;
+    }
+    const char *engine = json_string_value(json_object_get(root, "engine"));
+    const char *planner = json_string_value(json_object_get(root, "planner"));
+    int stream = json_is_true(json_object_get(root, "stream"));
+    char m[160] = "";
+    const char *param = NULL;
+    if (engine != NULL && strcmp(engine, svc->engine_name) != 0) {
+        snprintf(m, sizeof(m), "engine '%.40s' is not the configured one ('%s')", engine, svc->engine_name);
+        param = "engine";
+    } else if (planner != NULL && strcmp(planner, "rules") != 0) {
+        snprintf(m, sizeof(m), "planner '%.40s' is not available: only 'rules' is built", planner);
+        param = "planner";
+    }
+    json_decref(root);
+    if (param != NULL) {
+        gw_free(q);
+        gw_route_error(ctx, 400, "invalid_request_error", NULL, param, m, NULL);
+        return;
+    }
+    job_start(ctx, svc, JOB_ASK, q, 0, stream);
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The URL-decoded value of name in the query string (a new string), or NULL. */
+static char *query_param(const gw_http_req_t *req, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *p = req->query, *end = req->query + req->query_len;
+    while (p != NULL && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if ((size_t)(stop - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
+            char *out = gw_malloc((size_t)(stop - p));
+            size_t o = 0;
+            for (const char *c = p + nl + 1; out != NULL && c < stop; c++) {
+                if (*c == '+')
+                    out[o++] = ' ';
+                else if (*c == '%' && c + 2 < stop && hexval(c[1]) >= 0 && hexval(c[2]) >= 0) {
+                    out[o++] = (char)(hexval(c[1]) * 16 + hexval(c[2]));
+                    c += 2;
+                } else
+                    out[o++] = *c;
+            }
+            if (out != NULL)
+                out[o] = '\0';
+            return out;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+void gw_h_search(gw_route_ctx_t *ctx)
+{
+    gw_services_t *svc = services_or_503(ctx);
+    if (svc == NULL)
+        return;
+    char *q = query_param(ctx->req, "q");
+    char *ks = query_param(ctx->req, "k");
+    size_t k = SEARCH_K_DEFAULT;
+    if (ks != NULL) {
+        char *endp = NULL;
+        long v = strtol(ks, &endp, 10);
+        int bad = endp == ks || *endp != '\0' || v < 1 || v > SEARCH_K_MAX;
+        gw_free(ks);
+        if (bad) {
+            gw_free(q);
+            gw_route_error(ctx, 400, "invalid_request_error", NULL, "k", "k must be an integer from 1 to 100", NULL);
+            return;
+        }
+        k = (size_t)v;
+    }
+    job_start(ctx, svc, JOB_SEARCH, q != NULL ? q : gw_strdup(""), k, 0);
+}
+
+void gw_h_sql(gw_route_ctx_t *ctx)
+{
+    if (ctx->rt->cfg->auth_enabled && (ctx->tenant == NULL || !ctx->tenant->admin)) {
+        gw_route_error(ctx, 403, "permission_error", "admin_required", NULL, "POST /v1/sql needs an admin key", NULL);
+        return;
+    }
+    gw_services_t *svc = services_or_503(ctx);
+    if (svc == NULL)
+        return;
+    json_t *root = NULL;
+    char *sql = body_string(ctx, "sql", &root);
+    json_decref(root);
+    if (sql != NULL)
+        job_start(ctx, svc, JOB_SQL, sql, 0, 0);
+}

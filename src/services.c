@@ -1,0 +1,103 @@
+/* services.c - the catalog side of the server: engine + SQL guard, the ask
+ * pipeline and the search index, opened in the background after the
+ * gateway is listening (the gateway never waits for a catalog).
+ *
+ * With the embedded default (no config file) a missing DuckDB catalog is
+ * generated first (1M SKUs, progress bar on a terminal). With a config file
+ * a missing catalog is an error that says how to make one. ask.engine:
+ * none turns the catalog side off.
+ */
+#include "services.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "catalog_cli.h"
+#include "catalog_gen.h"
+#include "log.h"
+#include "taxonomy.h"
+
+#define DEFAULT_SKUS 1000000
+
+static gw_sql_dialect_t dialect_of(const char *engine)
+{
+    return engine != NULL && strcmp(engine, "clickhouse") == 0 ? GW_SQL_CLICKHOUSE : GW_SQL_DUCKDB;
+}
+
+/* Generates the embedded default's catalog when it is missing. */
+static gw_err_t ensure_catalog(const gw_config_t *cfg, int may_generate, char *err, size_t errlen)
+{
+    const char *engine = cfg->ask.engine ? cfg->ask.engine : "duckdb";
+    const char *path = cfg->ask.duckdb_path ? cfg->ask.duckdb_path : "data/catalog.duckdb";
+    struct stat st;
+    if (strcmp(engine, "duckdb") != 0 || stat(path, &st) == 0)
+        return GW_OK;
+    if (!may_generate) {
+        snprintf(err, errlen, "catalog %s not found: run 'llmgw catalog generate --out %s'", path, path);
+        return GW_ENOTFOUND;
+    }
+    gw_log_msg("catalog %s not found: generating %d SKUs (once)", path, DEFAULT_SKUS);
+    gw_catalog_bar_t bar = {gw_catalog_mono_s(), -1};
+    gw_catalog_opts_t o = {.skus = DEFAULT_SKUS, .seed = 42, .out = path, .format = GW_CATALOG_DUCKDB, .threads = 2,
+                           .shard_count = 1};
+    if (isatty(STDERR_FILENO)) {
+        o.progress = gw_catalog_bar_draw;
+        o.progress_data = &bar;
+    }
+    gw_catalog_stats_t stats;
+    gw_err_t rc = gw_catalog_generate(&o, &stats, err, errlen);
+    if (rc == GW_OK)
+        gw_log_msg("catalog %s: %llu SKUs in %.1f s", path, (unsigned long long)stats.skus, stats.seconds);
+    return rc;
+}
+
+gw_services_t *gw_services_open(const gw_config_t *cfg, int may_generate, char *err, size_t errlen)
+{
+    gw_services_t *s = gw_calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    uint64_t t0 = gw_services_now_ms();
+    if (ensure_catalog(cfg, may_generate, err, errlen) != GW_OK)
+        goto fail;
+    if ((s->guard = gw_guard_new(dialect_of(cfg->ask.engine), err, errlen)) == NULL)
+        goto fail;
+    if (gw_engine_open(cfg, gw_ask_guard_hook, s->guard, &s->engine, err, errlen) != GW_OK)
+        goto fail;
+    if ((s->ask = gw_ask_new(cfg, s->engine, s->guard, err, errlen)) == NULL)
+        goto fail;
+    gw_taxonomy_t *tax = gw_taxonomy_load(NULL, NULL, 0);
+    gw_search_opts_t so = {.taxonomy = tax};
+    gw_err_t rc = gw_search_build(s->engine, &so, &s->search, err, errlen);
+    gw_taxonomy_free(tax);
+    if (rc != GW_OK)
+        goto fail;
+    snprintf(s->engine_name, sizeof(s->engine_name), "%s", cfg->ask.engine ? cfg->ask.engine : "duckdb");
+    gw_log_msg("catalog ready on %s in %llu ms", s->engine_name, (unsigned long long)(gw_services_now_ms() - t0));
+    return s;
+fail:
+    gw_services_free(s);
+    return NULL;
+}
+
+void gw_services_free(gw_services_t *s)
+{
+    if (s == NULL)
+        return;
+    gw_search_free(s->search);
+    gw_ask_free(s->ask);
+    gw_engine_close(s->engine);
+    gw_guard_free(s->guard);
+    gw_free(s);
+}
+
+uint64_t gw_services_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
