@@ -301,7 +301,7 @@ static void services_main(void *arg)
     char err[256] = "";
     gw_services_t *s = gw_services_open(cfg, m->config_path == NULL, err, sizeof(err));
     if (s == NULL) {
-        snprintf(m->app.services_error, sizeof(m->app.services_error), "catalog unavailable: %s", err);
+        snprintf(m->app.services_error, sizeof(m->app.services_error), "catalog unavailable: %.200s", err);
         gw_log_msg("%s (gateway routes keep working)", m->app.services_error);
         atomic_store(&m->app.services_state, GW_SVC_FAILED);
         return;
