@@ -18,7 +18,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 if [ "${GW_FUZZ_SECONDS:-10}" != 0 ]; then
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGW_FUZZ=ON >/dev/null
-  cmake --build build-fuzz -j"$jobs"
+  fuzzers=$(ls fuzz/fuzz_*.c | xargs -n1 basename | sed 's/\.c$//')
+  cmake --build build-fuzz -j"$jobs" --target $fuzzers
   for f in build-fuzz/fuzz_*; do
     [ -x "$f" ] || continue
     name=$(basename "$f")

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ratelimit.h"
+#include "web_page.h"
 
 typedef void (*handler_fn)(gw_route_ctx_t *ctx);
 
@@ -25,6 +26,8 @@ static const route_t routes[] = {
     {"GET", "/v1/search", gw_h_search, 1},
     {"POST", "/v1/sql", gw_h_sql, 1},
     {"GET", "/v1/models", gw_h_models, 1},
+    {"GET", "/", gw_h_page, 0},
+    {"GET", "/favicon.svg", gw_h_favicon, 0},
     {"GET", "/healthz", gw_h_health, 0},
     {"GET", "/readyz", gw_h_ready, 0},
 };

@@ -731,8 +731,8 @@ static void test_describe(gw_engine_t *e)
         "{\"name\":\"color\",\"type\":\"STRING\",\"values\":[\"Black\",\"Blue\",\"Brown\",\"Gold\",\"Gray\",\"Silver\"]}",
         "{\"name\":\"launched_on\",\"type\":\"DATE\"}",
         "{\"name\":\"is_active\",\"type\":\"BOOL\"}",
-        "{\"name\":\"region\",\"type\":\"STRING\",\"values\":[\"Midwest\",\"Northeast\",\"Southeast\",\"Southwest\","
-        "\"West\"]}",
+        ("{\"name\":\"region\",\"type\":\"STRING\",\"values\":[\"Midwest\",\"Northeast\",\"Southeast\",\"Southwest\","
+         "\"West\"]}"),
         "{\"name\":\"updated_at\",\"type\":\"TIMESTAMP\"}",
         "\"name\":\"inventory\",\"row_count\":4",
     };
