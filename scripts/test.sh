@@ -26,7 +26,8 @@ if [ "${GW_FUZZ_SECONDS:-10}" != 0 ]; then
     corpus=fuzz/corpus/${name#fuzz_}
     mkdir -p "$corpus"
     echo "fuzz: $name for ${GW_FUZZ_SECONDS:-10}s"
-    "$f" -max_total_time="${GW_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 "$corpus" >"build-fuzz/$name.log" 2>&1 ||
+    "$f" -max_total_time="${GW_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ "$corpus" \
+      >"build-fuzz/$name.log" 2>&1 ||
       { tail -40 "build-fuzz/$name.log"; exit 1; }
   done
 fi

@@ -397,7 +397,7 @@ static void test_bad_types(void)
     expect_err("providers:\n  - gemini\n", "t.yaml:2: providers[0]: expected a mapping");
     expect_err("providers: [{name: a, kind: cohere, base_url: http://h}]\n",
                "t.yaml:1: providers[0].kind: expected one of openai, anthropic, gemini");
-    expect_err("ask: {engine: sqlite}\n", "t.yaml:1: ask.engine: expected one of duckdb, clickhouse, bigquery");
+    expect_err("ask: {engine: sqlite}\n", "t.yaml:1: ask.engine: expected one of duckdb, clickhouse, bigquery, none");
     expect_err("ask: {planner: {mode: smart}}\n", "t.yaml:1: ask.planner.mode: expected one of auto, llm, rules");
     expect_err("ask: {bigquery: {max_bytes_billed: 0}}\n",
                "t.yaml:1: ask.bigquery.max_bytes_billed: expected a positive integer");

@@ -1,0 +1,371 @@
+/* ask.c - the ask pipeline (ask.h): build once (taxonomy, schema,
+ * retriever, reference date, dialect), then per question: retrieve, plan,
+ * render SQL, guard, execute, format, with timings and callbacks. The JSON
+ * of an answer is in ask_json.c.
+ */
+#include "ask.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "formatter.h"
+#include "planner_rules.h"
+#include "retriever.h"
+#include "taxonomy.h"
+
+struct gw_ask {
+    gw_engine_t *engine; /* borrowed */
+    gw_guard_t *guard;   /* borrowed */
+    gw_taxonomy_t *tax;
+    gw_schema_t *schema; /* NULL when describe failed */
+    gw_retriever_t *rt;
+    gw_planner_ctx_t ctx;
+    gw_sql_target_t target;  /* the engine's dialect */
+    gw_sql_target_t guarded; /* the guard's dialect */
+    char *project, *dataset;
+    const char *engine_name;
+    atomic_uint_least64_t guard_refusals;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+gw_err_t gw_ask_guard_hook(void *data, const char *sql, size_t len, int64_t row_cap, gw_buf_t *out_sql, char *why,
+                           size_t whylen)
+{
+    gw_guard_verdict_t v;
+    gw_err_t rc = gw_guard_check(data, sql, len, row_cap, out_sql, &v);
+    if (rc != GW_OK)
+        snprintf(why, whylen, "%s", v.message[0] != '\0' ? v.message : gw_strerror(rc));
+    return rc;
+}
+
+const char *gw_ask_reason_name(gw_ask_reason_t r)
+{
+    switch (r) {
+    case GW_ASK_OUT_OF_SCOPE: return "out_of_scope";
+    case GW_ASK_UNSAFE: return "unsafe";
+    case GW_ASK_AMBIGUOUS: return "ambiguous";
+    case GW_ASK_ENGINE_ERROR: return "engine_error";
+    default: return NULL;
+    }
+}
+
+int32_t gw_ask_today(const gw_ask_t *a)
+{
+    return a->ctx.today;
+}
+
+uint64_t gw_ask_guard_refusals(const gw_ask_t *a)
+{
+    return atomic_load(&a->guard_refusals);
+}
+
+/* ---- building ---- */
+
+/* The catalog is a snapshot: relative dates count back from the day of its
+ * latest inventory update, or from today (UTC) when that can't be read. */
+static int32_t reference_day(gw_engine_t *e)
+{
+    static const char sql[] = "SELECT MAX(updated_at) AS latest FROM inventory";
+    gw_result_t *r = NULL;
+    gw_query_info_t info;
+    gw_query_opts_t o = {1, GW_ASK_TIMEOUT_MS};
+    int32_t day = (int32_t)(time(NULL) / 86400);
+    if (e != NULL && gw_engine_query_result(e, sql, sizeof sql - 1, &o, &r, &info) == GW_OK && r->row_count == 1 &&
+        r->n_columns == 1 && r->cells[0].kind == GW_CELL_TEXT)
+        gw_plan_parse_day(r->cells[0].v.text.ptr, r->cells[0].v.text.len, &day);
+    gw_result_free(r);
+    return day;
+}
+
+static gw_err_t pick_dialects(gw_ask_t *a, const gw_config_t *cfg, char *err, size_t errlen)
+{
+    const char *name = a->engine != NULL ? a->engine->ops->name
+                       : cfg != NULL && cfg->ask.engine != NULL ? cfg->ask.engine
+                                                               : "duckdb";
+    a->engine_name = strcmp(name, "clickhouse") == 0 ? "clickhouse" : strcmp(name, "bigquery") == 0 ? "bigquery" : "duckdb";
+    a->target.dialect = strcmp(a->engine_name, "clickhouse") == 0 ? GW_DIALECT_CLICKHOUSE
+                        : strcmp(a->engine_name, "bigquery") == 0 ? GW_DIALECT_BIGQUERY
+                                                                  : GW_DIALECT_DUCKDB;
+    if (a->target.dialect == GW_DIALECT_BIGQUERY) {
+        const char *p = cfg != NULL ? cfg->ask.bigquery_project : NULL;
+        const char *d = cfg != NULL && cfg->ask.bigquery_dataset != NULL ? cfg->ask.bigquery_dataset : "retail";
+        if (p == NULL) {
+            snprintf(err, errlen, "ask: the bigquery engine needs ask.bigquery.project in the configuration");
+            return GW_ECONFIG;
+        }
+        if ((a->project = gw_strdup(p)) == NULL || (a->dataset = gw_strdup(d)) == NULL)
+            return GW_ENOMEM;
+        a->target.project = a->project;
+        a->target.dataset = a->dataset;
+    }
+    a->guarded.dialect = gw_guard_dialect(a->guard) == GW_SQL_CLICKHOUSE ? GW_DIALECT_CLICKHOUSE : GW_DIALECT_DUCKDB;
+    return GW_OK;
+}
+
+gw_ask_t *gw_ask_new(const gw_config_t *cfg, gw_engine_t *engine, gw_guard_t *guard, char *err, size_t errlen)
+{
+    gw_ask_t *a = NULL;
+    char derr[512];
+    if (guard == NULL) {
+        snprintf(err, errlen, "ask: no SQL guard");
+        return NULL;
+    }
+    if ((a = gw_calloc(1, sizeof *a)) == NULL)
+        goto oom;
+    a->engine = engine;
+    a->guard = guard;
+    atomic_init(&a->guard_refusals, 0);
+    if ((a->tax = gw_taxonomy_load(NULL, err, errlen)) == NULL)
+        goto fail;
+    if (engine != NULL && gw_engine_describe(engine, 1000, &a->schema, derr, sizeof derr) != GW_OK)
+        a->schema = NULL; /* the taxonomy's values stand in */
+    if ((a->rt = gw_retriever_new(a->tax, a->schema, err, errlen)) == NULL)
+        goto fail;
+    gw_err_t rc = pick_dialects(a, cfg, err, errlen);
+    if (rc == GW_ENOMEM)
+        goto oom;
+    if (rc != GW_OK)
+        goto fail;
+    a->ctx.rt = a->rt;
+    a->ctx.tax = a->tax;
+    a->ctx.today = reference_day(engine);
+    return a;
+oom:
+    snprintf(err, errlen, "ask: out of memory");
+fail:
+    gw_ask_free(a);
+    return NULL;
+}
+
+void gw_ask_free(gw_ask_t *a)
+{
+    if (a == NULL)
+        return;
+    gw_retriever_free(a->rt);
+    gw_schema_free(a->schema);
+    gw_taxonomy_free(a->tax);
+    gw_free(a->project);
+    gw_free(a->dataset);
+    gw_free(a);
+}
+
+void gw_ask_answer_free(gw_ask_answer_t *ans)
+{
+    if (ans == NULL)
+        return;
+    gw_free(ans->question);
+    gw_free(ans->answer);
+    gw_free(ans->sql);
+    gw_result_free(ans->rows);
+    memset(ans, 0, sizeof *ans);
+}
+
+/* ---- running ---- */
+
+typedef struct run {
+    gw_ask_t *a;
+    const gw_ask_opts_t *o;
+    gw_ask_answer_t *out;
+    double t;     /* start of the current stage */
+    double t0;    /* start of the run */
+    gw_plan_t plan;
+} run_t;
+
+static void stage(run_t *r, const char *name, double *slot)
+{
+    double t = now_ms();
+    *slot = t - r->t;
+    r->t = t;
+    if (r->o->on_stage != NULL)
+        r->o->on_stage(r->o->cb_data, name, *slot);
+}
+
+static void new_id(char id[32])
+{
+    unsigned char u[12];
+    if (getrandom(u, sizeof u, 0) != (ssize_t)sizeof u) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        for (size_t i = 0; i < sizeof u; i++)
+            u[i] = (unsigned char)((uint64_t)ts.tv_nsec >> (i % 8 * 8)) ^ (unsigned char)(i * 37 + (uintptr_t)&ts);
+    }
+    memcpy(id, "ask_", 4);
+    for (size_t i = 0; i < sizeof u; i++)
+        snprintf(id + 4 + 2 * i, 3, "%02x", u[i]);
+}
+
+static gw_err_t set_text(char **dst, const char *s)
+{
+    gw_free(*dst);
+    *dst = gw_strdup(s);
+    return *dst != NULL ? GW_OK : GW_ENOMEM;
+}
+
+static gw_err_t refuse(run_t *r, gw_ask_reason_t reason, const char *sentence)
+{
+    r->out->refused = true;
+    r->out->reason = reason;
+    r->out->grounded = gw_grounded(sentence, r->out->rows) != 0;
+    return set_text(&r->out->answer, sentence);
+}
+
+static gw_ask_reason_t reason_of(gw_plan_status_t s)
+{
+    return s == GW_PLAN_UNSAFE ? GW_ASK_UNSAFE : s == GW_PLAN_AMBIGUOUS ? GW_ASK_AMBIGUOUS : GW_ASK_OUT_OF_SCOPE;
+}
+
+/* Guard the plan (in the guard's dialect) and return the SQL to run in
+ * exec. A refusal of a rules plan is a planner bug: counted, and the
+ * question ends in engine_error. */
+static gw_err_t guard_plan(run_t *r, const gw_buf_t *engine_sql, gw_buf_t *exec, int *refused)
+{
+    gw_ask_t *a = r->a;
+    gw_buf_t gsql, gout;
+    gw_guard_verdict_t v;
+    gw_err_t rc;
+    size_t cap = r->o->max_rows ? r->o->max_rows : GW_ASK_MAX_ROWS;
+    gw_buf_init(&gsql, GW_GUARD_MAX_SQL);
+    gw_buf_init(&gout, GW_GUARD_MAX_SQL + 64);
+    *refused = 0;
+    int same = a->guarded.dialect == a->target.dialect;
+    rc = same ? gw_buf_add(&gsql, engine_sql->ptr, engine_sql->len) : gw_plan_sql(&r->plan, &a->guarded, &gsql);
+    if (rc == GW_OK)
+        rc = gw_guard_check(a->guard, gsql.ptr, gsql.len, (int64_t)cap, &gout, &v);
+    if (rc == GW_EDENIED) {
+        atomic_fetch_add(&a->guard_refusals, 1);
+        *refused = 1;
+        char msg[GW_GUARD_MSG_MAX + 96];
+        snprintf(msg, sizeof msg, "I could not run the query for that question: the SQL guard refused it (%s).",
+                 v.message);
+        rc = refuse(r, GW_ASK_ENGINE_ERROR, msg);
+    } else if (rc == GW_OK) {
+        /* the engine runs its own dialect; the guard's text when they agree */
+        rc = same ? gw_buf_add(exec, gout.ptr, gout.len) : gw_buf_add(exec, engine_sql->ptr, engine_sql->len);
+    }
+    gw_buf_free(&gsql);
+    gw_buf_free(&gout);
+    return rc;
+}
+
+static gw_err_t execute(run_t *r, const gw_buf_t *sql, int *failed)
+{
+    gw_query_info_t info;
+    gw_query_opts_t qo = {r->o->max_rows ? r->o->max_rows : GW_ASK_MAX_ROWS,
+                          r->o->timeout_ms ? r->o->timeout_ms : GW_ASK_TIMEOUT_MS};
+    gw_err_t rc;
+    *failed = 0;
+    if (r->a->engine == NULL) {
+        *failed = 1;
+        return refuse(r, GW_ASK_ENGINE_ERROR, "I could not run the query: no catalog engine is available.");
+    }
+    rc = gw_engine_query_result(r->a->engine, sql->ptr, sql->len, &qo, &r->out->rows, &info);
+    if (rc == GW_ENOMEM)
+        return rc;
+    if (rc != GW_OK) {
+        char msg[GW_ENGINE_MSG_MAX + 96];
+        snprintf(msg, sizeof msg, "I could not run the query: the catalog engine failed (%s).",
+                 rc == GW_ETIMEOUT ? "it took too long" : info.message[0] ? info.message : gw_strerror(rc));
+        *failed = 1;
+        return refuse(r, GW_ASK_ENGINE_ERROR, msg);
+    }
+    r->out->row_count = r->out->rows->row_count;
+    r->out->truncated = r->out->rows->truncated;
+    return GW_OK;
+}
+
+static gw_err_t format(run_t *r, const char *question)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 1u << 20);
+    gw_err_t rc = gw_format_answer(&r->plan, r->out->rows, &b);
+    if (rc == GW_OK) {
+        r->out->grounded = gw_grounded_q(b.ptr, r->out->rows, question) != 0;
+        r->out->answer = gw_buf_take(&b, NULL);
+        rc = r->out->answer != NULL ? GW_OK : GW_ENOMEM;
+    }
+    gw_buf_free(&b);
+    return rc;
+}
+
+/* Plan -> SQL -> guard -> engine -> answer, after retrieval. */
+static gw_err_t plan_and_run(run_t *r, const char *question, const gw_rquery_t *q)
+{
+    gw_ask_answer_t *out = r->out;
+    gw_buf_t sql, exec;
+    gw_err_t rc;
+    int stop = 0;
+    gw_plan_rules(&r->a->ctx, question, q, &r->plan);
+    if (r->plan.status != GW_PLAN_OK) {
+        stage(r, "plan", &out->timings_ms.plan);
+        return refuse(r, reason_of(r->plan.status), r->plan.message);
+    }
+    gw_buf_init(&sql, GW_GUARD_MAX_SQL);
+    gw_buf_init(&exec, GW_GUARD_MAX_SQL + 64);
+    rc = gw_plan_sql(&r->plan, &r->a->target, &sql);
+    stage(r, "plan", &out->timings_ms.plan);
+    if (rc == GW_OK && r->o->on_plan != NULL)
+        r->o->on_plan(r->o->cb_data, sql.ptr, "rules");
+    if (rc == GW_OK)
+        rc = guard_plan(r, &sql, &exec, &stop);
+    if (rc == GW_OK)
+        rc = set_text(&out->sql, stop ? sql.ptr : exec.ptr);
+    stage(r, "guard", &out->timings_ms.guard);
+    if (rc == GW_OK && !stop) {
+        rc = execute(r, &exec, &stop);
+        stage(r, "execute", &out->timings_ms.execute);
+    }
+    if (rc == GW_OK && !stop) {
+        if (r->o->on_rows != NULL)
+            r->o->on_rows(r->o->cb_data, out->rows);
+        rc = format(r, question);
+        stage(r, "format", &out->timings_ms.format);
+    }
+    gw_buf_free(&sql);
+    gw_buf_free(&exec);
+    return rc;
+}
+
+gw_err_t gw_ask_run(gw_ask_t *a, const char *question, const gw_ask_opts_t *o, gw_ask_answer_t *out)
+{
+    static const gw_ask_opts_t none = {0};
+    run_t r;
+    gw_rquery_t q = {0};
+    gw_err_t rc;
+    if (out == NULL)
+        return GW_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (a == NULL || question == NULL)
+        return GW_EINVAL;
+    memset(&r, 0, sizeof r);
+    r.a = a;
+    r.o = o != NULL ? o : &none;
+    r.out = out;
+    r.t = r.t0 = now_ms();
+    new_id(out->id);
+    out->engine = a->engine_name;
+    out->planner = "rules";
+    if ((out->question = gw_strdup(question)) == NULL)
+        return GW_ENOMEM;
+    stage(&r, "cache", &out->timings_ms.cache); /* the schema and index were built at start */
+    rc = gw_retriever_link(a->rt, question, strlen(question), &q);
+    if (rc == GW_OK) {
+        stage(&r, "retrieve", &out->timings_ms.retrieve);
+        rc = plan_and_run(&r, question, &q);
+    }
+    gw_rquery_free(&q);
+    out->timings_ms.total = now_ms() - r.t0;
+    if (rc != GW_OK)
+        gw_ask_answer_free(out);
+    return rc;
+}
