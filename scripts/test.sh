@@ -23,10 +23,11 @@ if [ "${GW_FUZZ_SECONDS:-10}" != 0 ]; then
   for f in build-fuzz/fuzz_*; do
     [ -x "$f" ] || continue
     name=$(basename "$f")
-    corpus=fuzz/corpus/${name#fuzz_}
-    mkdir -p "$corpus"
+    seeds=fuzz/corpus/${name#fuzz_}
+    corpus=build-fuzz/corpus/${name#fuzz_} # new inputs go here, the checked-in seeds stay as they are
+    mkdir -p "$corpus" "$seeds"
     echo "fuzz: $name for ${GW_FUZZ_SECONDS:-10}s"
-    "$f" -max_total_time="${GW_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ "$corpus" \
+    "$f" -max_total_time="${GW_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ "$corpus" "$seeds" \
       >"build-fuzz/$name.log" 2>&1 ||
       { tail -40 "build-fuzz/$name.log"; exit 1; }
   done
