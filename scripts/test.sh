@@ -37,8 +37,10 @@ fi
 # test_engine_clickhouse and test_clickhouse_reference; stopped on exit. With
 # CI=true those tests fail, not skip, when the servers don't answer.
 ./scripts/clickhouse.sh all start
-trap './scripts/clickhouse.sh all stop || true' EXIT
+trap './scripts/clickhouse.sh all stop >/dev/null 2>&1 || true' EXIT
 export LLMGW_CLICKHOUSE_URL=http://127.0.0.1:18123
 export LLMGW_CLICKHOUSE_CLUSTER_URLS=http://127.0.0.1:18124,http://127.0.0.1:18125
 # <<< clickhouse <<<
+# the ask evaluation's figures, for the CI log (ctest below gates on them again under ASan)
+./build/test_ask_eval | sed -n '/^class /,/^pipeline time/p'
 ctest --test-dir build-asan --output-on-failure -j1
