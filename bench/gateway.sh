@@ -18,7 +18,10 @@ PORT=${PORT:-18090}
 [ -x "$BIN" ] || { echo "build llmgw first (scripts/build.sh)"; exit 1; }
 [ -f "$PEERS" ] || { echo "peers.sh not found at $PEERS (set PEERS=)"; exit 1; }
 mkdir -p "$WORK"
-cat >"$WORK/llmgw.yaml" <<EOF
+# peers.sh sends "Authorization: Bearer sk-bench-dummy" to every target: that
+# is the tenant's key here, stored as its BLAKE2b-256 hash like keys create does
+HASH=$(printf '%s' sk-bench-dummy | b2sum -l 256 | cut -d' ' -f1)
+cat >"$WORK/llmgw.yaml" <<CONFIG
 listen: 127.0.0.1:$PORT
 workers: 1
 auth: {enabled: true}
@@ -30,13 +33,11 @@ providers:
 models:
   - {alias: gpt-4o-mini, provider: fake, model: gpt-4o-mini, price: {input_per_mtok: 0.15, output_per_mtok: 0.60}}
 tenants:
-  - {id: bench, keys: [], rate: {rps: 1000000, burst: 1000000}}
-EOF
-KEY=$(UPSTREAM_BASE_URL=http://127.0.0.1:18080/v1 OPENAI_API_KEY=x \
-  "$BIN" keys create --tenant bench --config "$WORK/llmgw.yaml" 2>/dev/null)
+  - {id: bench, keys: ["blake2b:$HASH"], rate: {rps: 1000000, burst: 1000000}}
+ask: {engine: none}
+CONFIG
 export PROJECT_NAME=llmgw
 export PROJECT_URL=http://127.0.0.1:$PORT/v1/chat/completions
-export PROJECT_HEADERS="Authorization: Bearer $KEY"
 export PROJECT_CMD="exec $BIN serve --config $WORK/llmgw.yaml >$WORK/requests.log 2>$WORK/stderr.log"
 export TARGETS=${TARGETS:-"direct nginx haproxy project"}
 export OUT_MD=${OUT_MD:-$WORK/peers-result.md}
