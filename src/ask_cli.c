@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "cli.h"
 #include "ask.h"
 #include "buf.h"
 #include "config.h"
@@ -25,25 +26,6 @@ typedef struct ask_args {
     int json;
     unsigned long max_rows, timeout_ms;
 } ask_args_t;
-
-/* "--name VALUE" or "--name=VALUE": 1 and *val, -1 when the value is
- * missing, 0 for another argument. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *val = argv[++*i];
-    return 1;
-}
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
@@ -64,19 +46,19 @@ static int ask_option(ask_args_t *a, int argc, char **argv, int *i)
     int r;
     if (strcmp(argv[*i], "--json") == 0)
         return a->json = 1;
-    if ((r = opt_value(argc, argv, i, "--config", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--config", &v)) != 0)
         return r < 0 ? -1 : (a->config = v, 1);
-    if ((r = opt_value(argc, argv, i, "--db", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--db", &v)) != 0)
         return r < 0 ? -1 : (a->db = v, 1);
-    if ((r = opt_value(argc, argv, i, "--engine", &v)) != 0) {
+    if ((r = gw_cli_opt_value(argc, argv, i, "--engine", &v)) != 0) {
         if (r < 0 || (strcmp(v, "duckdb") != 0 && strcmp(v, "clickhouse") != 0 && strcmp(v, "bigquery") != 0))
             return -1;
         a->engine = v;
         return 1;
     }
-    if ((r = opt_value(argc, argv, i, "--max-rows", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--max-rows", &v)) != 0)
         return r < 0 || parse_ulong(v, 1000000, &a->max_rows) != 0 ? -1 : 1;
-    if ((r = opt_value(argc, argv, i, "--timeout-ms", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--timeout-ms", &v)) != 0)
         return r < 0 || parse_ulong(v, 3600000, &a->timeout_ms) != 0 ? -1 : 1;
     if (argv[*i][0] == '-' && argv[*i][1] != '\0')
         return 0;
@@ -124,14 +106,10 @@ static void fail(const ask_args_t *a, const char *code, const char *message)
     gw_buf_free(&b);
 }
 
-static gw_config_t *load_config(const ask_args_t *a, char *err, size_t errlen)
+static gw_config_t *ask_load_config(const ask_args_t *a, char *err, size_t errlen)
 {
-    const char *path = a->config;
-    gw_config_t *cfg;
-    if (path == NULL && access("llmgw.yaml", R_OK) == 0)
-        path = "llmgw.yaml";
-    cfg = path != NULL ? gw_config_load(path, err, errlen) : gw_config_default();
-    if (cfg == NULL && path == NULL)
+    gw_config_t *cfg = gw_cli_load_config(a->config, err, errlen);
+    if (cfg == NULL && err[0] == '\0')
         snprintf(err, errlen, "out of memory");
     if (cfg != NULL && a->engine != NULL) { /* --engine overrides ask.engine */
         char *e = gw_strdup(a->engine);
@@ -192,11 +170,11 @@ int gw_ask_cmd(int argc, char **argv)
     gw_engine_t *e = NULL;
     gw_ask_t *ask = NULL;
     gw_ask_answer_t ans = {0};
-    char err[1024];
+    char err[1024] = "";
     int code = 1;
     if (ask_parse(&a, argc, argv) != 0)
         return 2;
-    if ((cfg = load_config(&a, err, sizeof err)) == NULL) {
+    if ((cfg = ask_load_config(&a, err, sizeof err)) == NULL) {
         fail(&a, "config_error", err);
         goto out;
     }

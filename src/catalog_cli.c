@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "catalog_gen.h"
 #include "catalog_load.h"
+#include "cli.h"
 #include "config.h"
 #include "engine.h"
 #include "sql_guard.h"
@@ -36,26 +37,6 @@ static const char generate_usage[] =
 static const char sql_usage[] =
     "usage: llmgw sql [--json] [--config FILE] [--db PATH] [--max-rows N]\n"
     "         [--timeout-ms MS] \"SELECT ...\"\n";
-
-/* "--name VALUE" or "--name=VALUE": returns 1 and sets *val when argv[*i]
- * is the option (advancing *i past a separate value), -1 when the value is
- * missing, 0 when it is another argument. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *val = argv[++*i];
-    return 1;
-}
 
 /* A count with an optional k/M/G suffix. */
 static int parse_count(const char *s, uint64_t *out)
@@ -96,14 +77,6 @@ static int parse_shard(const char *s, uint32_t *i, uint32_t *n)
     return 0;
 }
 
-/* --config FILE, else ./llmgw.yaml when present, else the embedded default. */
-static gw_config_t *load_config(const char *path, char *err, size_t errlen)
-{
-    if (path == NULL && access("llmgw.yaml", R_OK) == 0)
-        path = "llmgw.yaml";
-    return path != NULL ? gw_config_load(path, err, errlen) : gw_config_default();
-}
-
 /* ---- catalog generate ---- */
 
 typedef struct gen_args {
@@ -117,32 +90,32 @@ static int gen_option(gen_args_t *a, int argc, char **argv, int *i)
     const char *v = NULL;
     int r;
     uint64_t n;
-    if ((r = opt_value(argc, argv, i, "--skus", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--skus", &v)) != 0)
         return r < 0 || parse_count(v, &a->o.skus) != 0 ? -1 : 1;
-    if ((r = opt_value(argc, argv, i, "--seed", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--seed", &v)) != 0)
         return r < 0 || parse_count(v, &a->o.seed) != 0 ? -1 : 1;
-    if ((r = opt_value(argc, argv, i, "--threads", &v)) != 0) {
+    if ((r = gw_cli_opt_value(argc, argv, i, "--threads", &v)) != 0) {
         if (r < 0 || parse_count(v, &n) != 0 || n < 1 || n > 64)
             return -1;
         a->o.threads = (unsigned)n;
         return 1;
     }
-    if ((r = opt_value(argc, argv, i, "--shard", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--shard", &v)) != 0)
         return r < 0 || parse_shard(v, &a->o.shard_index, &a->o.shard_count) != 0 ? -1 : 1;
-    if ((r = opt_value(argc, argv, i, "--out", &v)) != 0) {
+    if ((r = gw_cli_opt_value(argc, argv, i, "--out", &v)) != 0) {
         a->o.out = v;
         a->out_given = 1;
         return r;
     }
-    if ((r = opt_value(argc, argv, i, "--data-dir", &v)) != 0) {
+    if ((r = gw_cli_opt_value(argc, argv, i, "--data-dir", &v)) != 0) {
         a->o.data_dir = v;
         return r;
     }
-    if ((r = opt_value(argc, argv, i, "--config", &v)) != 0) {
+    if ((r = gw_cli_opt_value(argc, argv, i, "--config", &v)) != 0) {
         a->config = v;
         return r;
     }
-    if ((r = opt_value(argc, argv, i, "--format", &v)) == 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--format", &v)) == 0)
         return 0;
     if (r > 0 && strcmp(v, "duckdb") == 0)
         a->o.format = GW_CATALOG_DUCKDB;
@@ -212,7 +185,7 @@ static int gen_default_out(gen_args_t *a, gw_config_t **cfg)
         a->o.out = a->o.format == GW_CATALOG_PARQUET ? "data/catalog_parquet" : "data/catalog_csv";
         return 0;
     }
-    if ((*cfg = load_config(a->config, err, sizeof err)) == NULL) {
+    if ((*cfg = gw_cli_load_config(a->config, err, sizeof err)) == NULL) {
         fprintf(stderr, "llmgw catalog generate: %s\n", err);
         return -1;
     }
@@ -280,17 +253,17 @@ static int sql_option(sql_args_t *a, int argc, char **argv, int *i)
     int r;
     if (strcmp(argv[*i], "--json") == 0)
         return 1; /* the output is always JSON */
-    if ((r = opt_value(argc, argv, i, "--config", &v)) != 0) {
+    if ((r = gw_cli_opt_value(argc, argv, i, "--config", &v)) != 0) {
         a->config = v;
         return r;
     }
-    if ((r = opt_value(argc, argv, i, "--db", &v)) != 0) {
+    if ((r = gw_cli_opt_value(argc, argv, i, "--db", &v)) != 0) {
         a->db = v;
         return r;
     }
-    if ((r = opt_value(argc, argv, i, "--max-rows", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--max-rows", &v)) != 0)
         return r < 0 || parse_count(v, &a->max_rows) != 0 ? -1 : 1;
-    if ((r = opt_value(argc, argv, i, "--timeout-ms", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--timeout-ms", &v)) != 0)
         return r < 0 || parse_count(v, &a->timeout_ms) != 0 || a->timeout_ms > UINT32_MAX ? -1 : 1;
     if (argv[*i][0] == '-' && argv[*i][1] != '\0')
         return 0;
@@ -398,7 +371,7 @@ int gw_sql_cmd(int argc, char **argv)
     int code = 1;
     if (sql_parse(&a, argc, argv) != 0)
         return 2;
-    if (a.db == NULL && (cfg = load_config(a.config, err, sizeof err)) == NULL) {
+    if (a.db == NULL && (cfg = gw_cli_load_config(a.config, err, sizeof err)) == NULL) {
         print_failure(GW_ECONFIG, err);
         goto out;
     }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "cli.h"
 #include "buf.h"
 #include "config.h"
 #include "engine.h"
@@ -38,25 +39,6 @@ typedef struct args {
     long k, repeat;
     int json, explain, stats, no_synonyms;
 } args_t;
-
-/* "--name VALUE" or "--name=VALUE": 1 and *val set, -1 when the value is
- * missing, 0 for another argument. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *val = argv[++*i];
-    return 1;
-}
 
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -91,11 +73,11 @@ static int option(args_t *o, int argc, char **argv, int *i)
     if (flag(argv[*i], o))
         return 1;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if ((r = opt_value(argc, argv, i, names[k], s[k])) != 0)
+        if ((r = gw_cli_opt_value(argc, argv, i, names[k], s[k])) != 0)
             return r;
-    if ((r = opt_value(argc, argv, i, "--k", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--k", &v)) != 0)
         return r < 0 || parse_long(v, 1, GW_SEARCH_K_MAX, &o->k) != 0 ? -1 : 1;
-    if ((r = opt_value(argc, argv, i, "--repeat", &v)) != 0)
+    if ((r = gw_cli_opt_value(argc, argv, i, "--repeat", &v)) != 0)
         return r < 0 || parse_long(v, 1, 1000000, &o->repeat) != 0 ? -1 : 1;
     if (argv[*i][0] == '-' && argv[*i][1] != '\0')
         return 0;
