@@ -29,14 +29,7 @@ static gw_err_t bad(ant_ctx_t *c, const char *param, const char *what)
 /* Appends block (taken) to the last turn if it has this role, else to a new turn. */
 static gw_err_t add_block(ant_ctx_t *c, const char *role, json_t *block)
 {
-    size_t n = json_array_size(c->turns);
-    json_t *last = n > 0 ? json_array_get(c->turns, n - 1) : NULL;
-    if (block == NULL)
-        return GW_ENOMEM;
-    if (last != NULL && strcmp(gw__jstr_get(last, "role"), role) == 0)
-        return json_array_append_new(json_object_get(last, "content"), block) == 0 ? GW_OK : GW_ENOMEM;
-    json_t *turn = json_pack("{ss,s[o]}", "role", role, "content", block);
-    return turn != NULL && json_array_append_new(c->turns, turn) == 0 ? GW_OK : GW_ENOMEM;
+    return gw__append_turn(c->turns, role, "content", block);
 }
 
 static gw_err_t add_text(ant_ctx_t *c, const char *role, const json_t *text)

@@ -27,14 +27,7 @@ static gw_err_t bad(gem_ctx_t *c, const char *param, const char *what)
 /* Appends part (taken) to the last content if it has this role, else to a new one. */
 static gw_err_t add_part(gem_ctx_t *c, const char *role, json_t *part)
 {
-    size_t n = json_array_size(c->contents);
-    json_t *last = n > 0 ? json_array_get(c->contents, n - 1) : NULL;
-    if (part == NULL)
-        return GW_ENOMEM;
-    if (last != NULL && strcmp(gw__jstr_get(last, "role"), role) == 0)
-        return json_array_append_new(json_object_get(last, "parts"), part) == 0 ? GW_OK : GW_ENOMEM;
-    json_t *content = json_pack("{ss,s[o]}", "role", role, "parts", part);
-    return content != NULL && json_array_append_new(c->contents, content) == 0 ? GW_OK : GW_ENOMEM;
+    return gw__append_turn(c->contents, role, "parts", part);
 }
 
 static gw_err_t add_text(gem_ctx_t *c, const char *role, const json_t *text)

@@ -221,4 +221,10 @@ gw_err_t gw__rerank_build(gw_prov_kind_t kind, const char *body, size_t len, con
 gw_err_t gw__rerank_response(gw_prov_kind_t kind, const gw_chat_info_t *info, const char *body, size_t len,
                              const char *upstream_model, gw_buf_t *out, gw_usage_t *usage);
 
+/* Appends item (taken, NULL = out of memory) to the last turn of turns when
+ * that turn has this role, else to a new {role, key: [item]} turn: the
+ * consecutive-same-role merging both Anthropic (content) and Gemini (parts)
+ * need. */
+gw_err_t gw__append_turn(json_t *turns, const char *role, const char *key, json_t *item);
+
 #endif

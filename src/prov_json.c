@@ -469,3 +469,15 @@ json_t *gw__tool_call_json(const char *id, const char *name, const json_t *args)
     gw_buf_free(&b);
     return res;
 }
+
+gw_err_t gw__append_turn(json_t *turns, const char *role, const char *key, json_t *item)
+{
+    size_t n = json_array_size(turns);
+    json_t *last = n > 0 ? json_array_get(turns, n - 1) : NULL;
+    if (item == NULL)
+        return GW_ENOMEM;
+    if (last != NULL && strcmp(gw__jstr_get(last, "role"), role) == 0)
+        return json_array_append_new(json_object_get(last, key), item) == 0 ? GW_OK : GW_ENOMEM;
+    json_t *turn = json_pack("{ss,s[o]}", "role", role, key, item);
+    return turn != NULL && json_array_append_new(turns, turn) == 0 ? GW_OK : GW_ENOMEM;
+}
