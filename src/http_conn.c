@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "http.h"
 #include "http_internal.h"
+#include "http_parse.h"
 #include "picohttpparser.h"
 #include "provider.h"
 #include "routes.h"
@@ -212,84 +213,6 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn_process(c);
 }
 
-static int hdr_is(const gw_http_hdr_t *h, const char *name)
-{
-    size_t n = strlen(name);
-    return h->name_len == n && strncasecmp(h->name, name, n) == 0;
-}
-
-static int token_has(const char *v, size_t len, const char *tok)
-{
-    size_t n = strlen(tok);
-    for (size_t i = 0; i + n <= len; i++)
-        if (strncasecmp(v + i, tok, n) == 0)
-            return 1;
-    return 0;
-}
-
-/* Counts header lines in an unparseable head to tell 431 from 400. */
-static size_t count_lines(const char *p, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (p[i] == '\n') {
-            n++;
-            if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
-                break;
-        }
-    return n;
-}
-
-static int parse_length(const char *v, size_t len, size_t *out)
-{
-    size_t n = 0;
-    if (len == 0 || len > 18)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        n = n * 10 + (size_t)(v[i] - '0');
-    }
-    *out = n;
-    return 0;
-}
-
-/* Checks framing headers. Returns 0 or an HTTP status with *msg set. */
-static int conn_check_framing(struct gw_http_conn *c, int minor, const char **msg)
-{
-    int have_cl = 0, have_te = 0;
-    size_t cl = 0;
-    c->keepalive = minor >= 1;
-    for (size_t i = 0; i < c->req.num_headers; i++) {
-        const gw_http_hdr_t *h = &c->req.headers[i];
-        if (hdr_is(h, "content-length")) {
-            size_t v;
-            if (parse_length(h->value, h->value_len, &v) != 0)
-                return *msg = "invalid Content-Length", 400;
-            if (have_cl && v != cl)
-                return *msg = "conflicting Content-Length headers", 400;
-            have_cl = 1;
-            cl = v;
-        } else if (hdr_is(h, "transfer-encoding")) {
-            if (have_te || h->value_len != 7 || strncasecmp(h->value, "chunked", 7) != 0)
-                return *msg = "unsupported Transfer-Encoding (only a single 'chunked' is accepted)", 400;
-            have_te = 1;
-        } else if (hdr_is(h, "connection")) {
-            if (token_has(h->value, h->value_len, "close"))
-                c->keepalive = 0;
-            else if (token_has(h->value, h->value_len, "keep-alive"))
-                c->keepalive = 1;
-        }
-    }
-    if (have_cl && have_te)
-        return *msg = "both Content-Length and Transfer-Encoding given", 400;
-    if (have_cl && cl > conn_lim(c)->max_body_bytes)
-        return *msg = "request body exceeds max_body_bytes", 413;
-    c->chunked_in = have_te;
-    c->content_length = have_cl ? cl : 0;
-    return 0;
-}
-
 static void conn_fill_req(struct gw_http_conn *c, const char *method, size_t mlen, const char *path, size_t plen,
                           size_t nh)
 {
@@ -317,34 +240,20 @@ static void conn_fill_req(struct gw_http_conn *c, const char *method, size_t mle
  * -1 after answering an error. */
 static int conn_parse_head(struct gw_http_conn *c)
 {
-    const char *method, *path;
-    size_t mlen, plen, nh = c->max_hdrs;
-    int minor;
-    struct phr_header *ph = (struct phr_header *)c->hdrs; /* same layout */
-    int n = phr_parse_request(c->rbuf.ptr, c->rbuf.len, &method, &mlen, &path, &plen, &minor, ph, &nh, 0);
-    if (n == -2) {
-        if (c->rbuf.len > conn_lim(c)->max_header_bytes)
-            return gw_http_fail(c, 431, "request header block exceeds max_header_bytes"), -1;
+    const gw_cfg_limits_t *l = conn_lim(c);
+    gw_http_limits_in_t lim = {l->max_header_bytes, l->max_headers, l->max_body_bytes};
+    gw_http_head_t h;
+    int st = gw_http_parse_head(c->rbuf.ptr, c->rbuf.len, &lim, c->hdrs, c->max_hdrs, &h);
+    if (st == -2)
         return 0;
-    }
-    if (n == -1) {
-        if (count_lines(c->rbuf.ptr, c->rbuf.len) > conn_lim(c)->max_headers + 1)
-            return gw_http_fail(c, 431, "too many request headers"), -1;
-        return gw_http_fail(c, 400, "malformed HTTP request"), -1;
-    }
-    if ((size_t)n > conn_lim(c)->max_header_bytes)
-        return gw_http_fail(c, 431, "request header block exceeds max_header_bytes"), -1;
-    if (nh > conn_lim(c)->max_headers)
-        return gw_http_fail(c, 431, "too many request headers"), -1;
-    c->head_len = (size_t)n;
-    conn_fill_req(c, method, mlen, path, plen, nh);
-    const char *msg = NULL;
-    int st = conn_check_framing(c, minor, &msg);
     if (st != 0)
-        return gw_http_fail(c, st, msg), -1;
-    size_t elen;
-    const char *expect = gw_http_header(&c->req, "expect", &elen);
-    if (expect != NULL && elen == 12 && strncasecmp(expect, "100-continue", 12) == 0)
+        return gw_http_fail(c, st, h.error), -1;
+    c->head_len = h.head_len;
+    c->keepalive = h.keepalive;
+    c->chunked_in = h.chunked;
+    c->content_length = h.content_length;
+    conn_fill_req(c, h.method, h.method_len, h.path, h.path_len, h.num_headers);
+    if (h.expect_continue)
         gw_http_write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     return 1;
 }
@@ -664,7 +573,7 @@ size_t gw_http_write_queue(const gw_http_req_t *req) { return req->conn->wqueue;
 const char *gw_http_header(const gw_http_req_t *req, const char *name, size_t *vlen)
 {
     for (size_t i = 0; i < req->num_headers; i++)
-        if (hdr_is(&req->headers[i], name)) {
+        if (gw_http_hdr_is(&req->headers[i], name)) {
             if (vlen != NULL)
                 *vlen = req->headers[i].value_len;
             return req->headers[i].value;
