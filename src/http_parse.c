@@ -114,5 +114,10 @@ int gw_http_parse_head(const char *buf, size_t len, const gw_http_limits_in_t *l
         return fail(out, 431, "too many request headers");
     out->num_headers = nh;
     out->head_len = (size_t)n;
+    if (out->method_len == 0 || out->path_len == 0)
+        return fail(out, 400, "malformed HTTP request line");
+    for (size_t i = 0; i < nh; i++)
+        if (headers[i].name == NULL) /* a continuation line (RFC 9112 5.2: reject) */
+            return fail(out, 400, "obsolete header line folding is not accepted");
     return check_framing(headers, lim, out);
 }

@@ -43,6 +43,10 @@ int main(void)
     memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
     big[sizeof(big) - 1] = '\0';
     T_OK(parse(big, &h) == 431, "incomplete head over max_header_bytes: 431");
+    T_OK(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n kee\r\n\r\n", &h) == 400 &&
+             strstr(h.error, "folding") != NULL, "obs-fold: 400 (found by fuzz_http_head)");
+    T_OK(parse(" ET@/v1/search?q=a HTTP/1.0\r\nConnection:alive\r\n\r\n", &h) == 400,
+         "empty method: 400 (found by fuzz_http_head)");
     T_OK(parse("GARBAGE\r\n\r\n", &h) == 400 && strstr(h.error, "malformed") != NULL, "malformed: 400");
     return t_done("test_http_parse");
 }
