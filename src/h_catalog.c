@@ -201,8 +201,7 @@ static void job_done(uv_work_t *w, int status)
     }
     if (j->stream) {
         gw_http_stream_begin(j->ctx.req, 200, "text/event-stream; charset=utf-8", NULL);
-        gw_http_stream_write(j->ctx.req, j->out.ptr, j->out.len);
-        gw_http_stream_end(j->ctx.req);
+        gw_http_stream_end(j->ctx.req, j->out.ptr, j->out.len);
     } else {
         gw_http_respond(j->ctx.req, 200, "application/json", NULL, j->out.ptr, j->out.len);
     }

@@ -55,11 +55,11 @@ static void sink_data(void *data, const char *p, size_t n)
     gw_http_stream_write(c->ctx.req, p, n);
 }
 
-static void sink_end(void *data, int clean)
+static void sink_end(void *data, const char *p, size_t n, int clean)
 {
     chat_t *c = data;
     c->router = NULL;
-    gw_http_stream_end(c->ctx.req);
+    gw_http_stream_end(c->ctx.req, p, n);
     chat_finish(c, 200);
     gw_free(c);
 }

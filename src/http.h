@@ -67,12 +67,14 @@ void gw_http_respond(gw_http_req_t *req, int status, const char *content_type, c
 void gw_http_error(gw_http_req_t *req, int status, const char *type, const char *code, const char *param,
                    const char *message, const char *extra_headers);
 
-/* Starts a streamed (chunked) response, e.g. text/event-stream. */
+/* Starts a streamed (chunked) response, e.g. text/event-stream. The head
+ * goes out with the first piece of body (one write, not two). */
 void gw_http_stream_begin(gw_http_req_t *req, int status, const char *content_type, const char *extra_headers);
 /* Sends one piece of the body now (one chunk; flushed to the socket). */
 void gw_http_stream_write(gw_http_req_t *req, const char *data, size_t len);
-/* Ends the stream. */
-void gw_http_stream_end(gw_http_req_t *req);
+/* Ends the stream, sending data[0..len) (may be empty) as its last chunk
+ * together with the terminator in one write. */
+void gw_http_stream_end(gw_http_req_t *req, const char *data, size_t len);
 
 /* Bytes queued on the client socket and not yet written (backpressure). */
 size_t gw_http_write_queue(const gw_http_req_t *req);

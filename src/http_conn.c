@@ -43,6 +43,7 @@ struct gw_http_conn {
     gw_http_hdr_t *hdrs;
     size_t max_hdrs;
     size_t wqueue; /* bytes queued for writing */
+    gw_buf_t pend; /* a streamed response's head, sent with its first chunk */
     gw_http_req_t req;
 };
 
@@ -91,6 +92,7 @@ static void conn_on_handle_closed(uv_handle_t *h)
     conn_unlink(c);
     gw_buf_free(&c->rbuf);
     gw_buf_free(&c->side);
+    gw_buf_free(&c->pend);
     gw_free(c->hdrs);
     gw_worker_t *w = c->w;
     gw_free(c);
@@ -147,6 +149,7 @@ void gw_http_accept(gw_worker_t *w, uv_stream_t *listener, const gw_cfg_limits_t
     c->hdrs = gw_calloc(c->max_hdrs, sizeof(*c->hdrs));
     gw_buf_init(&c->rbuf, lim->max_header_bytes + lim->max_body_bytes * 2 + 65536);
     gw_buf_init(&c->side, 65536);
+    gw_buf_init(&c->pend, 65536);
     if (c->hdrs == NULL || uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
         conn_close(c);
         return;
@@ -524,13 +527,47 @@ void gw_http_stream_begin(gw_http_req_t *req, int status, const char *ctype, con
     struct gw_http_conn *c = req->conn;
     if (c->state != ST_BUSY)
         return;
-    gw_buf_t h;
-    gw_buf_init(&h, 65536);
-    head_begin(&h, c, status, ctype, extra);
-    gw_buf_adds(&h, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n");
-    gw_http_write_raw(c, h.ptr, h.len);
-    gw_buf_free(&h);
+    gw_buf_reset(&c->pend);
+    head_begin(&c->pend, c, status, ctype, extra);
+    gw_buf_adds(&c->pend, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n");
     c->streaming = 1;
+}
+
+/* Writes the pending head (if any), one chunk of data (if any) and the
+ * terminator (if last) in one write. */
+static void stream_send(struct gw_http_conn *c, const char *data, size_t len, int last)
+{
+    char pre[24];
+    int n = len > 0 ? snprintf(pre, sizeof(pre), "%zx\r\n", len) : 0;
+    size_t total = c->pend.len + (size_t)n + len + (len > 0 ? 2 : 0) + (last ? 5 : 0);
+    write_req_t *wr = gw_malloc(sizeof(*wr) + total);
+    if (wr == NULL) {
+        conn_close(c);
+        return;
+    }
+    char *o = wr->data;
+    if (c->pend.len > 0) {
+        memcpy(o, c->pend.ptr, c->pend.len);
+        o += c->pend.len;
+        gw_buf_reset(&c->pend);
+    }
+    if (len > 0) {
+        memcpy(o, pre, (size_t)n);
+        memcpy(o + n, data, len);
+        memcpy(o + n + len, "\r\n", 2);
+        o += (size_t)n + len + 2;
+    }
+    if (last)
+        memcpy(o, "0\r\n\r\n", 5);
+    wr->conn = c;
+    wr->len = total;
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)total);
+    c->wqueue += total;
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, conn_on_written) != 0) {
+        c->wqueue -= total;
+        gw_free(wr);
+        conn_close(c);
+    }
 }
 
 void gw_http_stream_write(gw_http_req_t *req, const char *data, size_t len)
@@ -538,33 +575,15 @@ void gw_http_stream_write(gw_http_req_t *req, const char *data, size_t len)
     struct gw_http_conn *c = req->conn;
     if (c->state != ST_BUSY || !c->streaming || len == 0)
         return;
-    char pre[24];
-    int n = snprintf(pre, sizeof(pre), "%zx\r\n", len);
-    write_req_t *wr = gw_malloc(sizeof(*wr) + (size_t)n + len + 2);
-    if (wr == NULL) {
-        conn_close(c);
-        return;
-    }
-    memcpy(wr->data, pre, (size_t)n);
-    memcpy(wr->data + n, data, len);
-    memcpy(wr->data + n + len, "\r\n", 2);
-    wr->conn = c;
-    wr->len = (size_t)n + len + 2;
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
-    c->wqueue += wr->len;
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, conn_on_written) != 0) {
-        c->wqueue -= wr->len;
-        gw_free(wr);
-        conn_close(c);
-    }
+    stream_send(c, data, len, 0);
 }
 
-void gw_http_stream_end(gw_http_req_t *req)
+void gw_http_stream_end(gw_http_req_t *req, const char *data, size_t len)
 {
     struct gw_http_conn *c = req->conn;
     if (c->state != ST_BUSY || !c->streaming)
         return;
-    gw_http_write_raw(c, "0\r\n\r\n", 5);
+    stream_send(c, data, len, 1);
     conn_response_done(c);
 }
 

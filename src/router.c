@@ -86,7 +86,7 @@ static void finish_stream(gw_router_req_t *r, int clean)
     r->finished = 1;
     r->res->ok = clean;
     r->res->status = 200;
-    r->sink.on_stream_end(r->data, clean);
+    r->sink.on_stream_end(r->data, r->out.ptr, r->out.len, clean); /* the last bytes go with the end */
     router_free(r);
 }
 
@@ -185,8 +185,7 @@ static int on_sse_event(const gw_sse_event_t *ev, void *data)
     if ((info.content || info.done) && !r->res->committed)
         stream_commit(r);
     if (info.done) {
-        gw_xlat_finish(r->xlat, &r->out);
-        stream_flush(r);
+        gw_xlat_finish(r->xlat, &r->out); /* written with the end of the response */
         r->att->reason = "ok";
         r->att->ms = ms_since(r->att_start_ns);
         r->att->usage = gw_xlat_usage(r->xlat);
@@ -202,11 +201,8 @@ static void stream_break(gw_router_req_t *r, const char *reason)
 {
     char why[256];
     snprintf(why, sizeof(why), "%s", reason); /* reason may be r->res->error */
-    stream_flush(r);
-    gw_buf_reset(&r->out);
     gw_xlat_error_frame(&r->out, why, r->inband_type[0] ? r->inband_type : "server_error",
                         r->inband_type[0] ? r->inband_code : "upstream_stream_error");
-    r->sink.on_stream_data(r->data, r->out.ptr, r->out.len);
     r->att->reason = "stream_broken";
     r->att->ms = ms_since(r->att_start_ns);
     r->att->usage = gw_xlat_usage(r->xlat);
@@ -253,7 +249,8 @@ static void on_up_body(void *data, const char *p, size_t n)
         r->failed_inband = 1;
         snprintf(r->res->error, sizeof(r->res->error), "upstream sent too much before any content");
     }
-    stream_flush(r);
+    if (!r->finished && !r->failed_inband)
+        stream_flush(r);
     if (r->finished) {
         gw_upstream_cancel(r->ureq);
         r->ureq = NULL;

@@ -56,8 +56,9 @@ typedef struct gw_router_sink {
     void (*on_stream_begin)(void *data);
     /* SSE bytes for the client, whole events. */
     void (*on_stream_data)(void *data, const char *p, size_t n);
-    /* The stream is over (clean: [DONE] was sent; or after an error frame). */
-    void (*on_stream_end)(void *data, int clean);
+    /* The stream is over: p[0..n) are its last SSE bytes (the [DONE], or
+     * the error frame when not clean), sent with the end in one write. */
+    void (*on_stream_end)(void *data, const char *p, size_t n, int clean);
 } gw_router_sink_t;
 
 typedef struct gw_router_req gw_router_req_t;
