@@ -39,16 +39,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-gw_err_t gw_ask_guard_hook(void *data, const char *sql, size_t len, int64_t row_cap, gw_buf_t *out_sql, char *why,
-                           size_t whylen)
-{
-    gw_guard_verdict_t v;
-    gw_err_t rc = gw_guard_check(data, sql, len, row_cap, out_sql, &v);
-    if (rc != GW_OK)
-        snprintf(why, whylen, "%s", v.message[0] != '\0' ? v.message : gw_strerror(rc));
-    return rc;
-}
-
 const char *gw_ask_reason_name(gw_ask_reason_t r)
 {
     switch (r) {

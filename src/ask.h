@@ -104,9 +104,5 @@ int32_t gw_ask_today(const gw_ask_t *a);
 /* How many plans the SQL guard refused (a planner bug when > 0). */
 uint64_t gw_ask_guard_refusals(const gw_ask_t *a);
 
-/* The engine check hook (engine.h) that runs the SQL guard: data is a
- * gw_guard_t. For callers that open an engine to pass to gw_ask_new. */
-gw_err_t gw_ask_guard_hook(void *data, const char *sql, size_t len, int64_t row_cap, gw_buf_t *out_sql, char *why,
-                           size_t whylen);
 
 #endif

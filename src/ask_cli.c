@@ -134,12 +134,12 @@ static gw_err_t open_engine(const ask_args_t *a, const gw_config_t *cfg, gw_guar
     if (a->db != NULL) {
         gw_duckdb_opts_t o = {0};
         o.path = a->db;
-        o.check = gw_ask_guard_hook;
+        o.check = gw_guard_engine_hook;
         o.check_data = guard;
         return gw_engine_duckdb_open(&o, e, err, errlen);
     }
     int bq = cfg->ask.engine != NULL && strcmp(cfg->ask.engine, "bigquery") == 0;
-    return gw_engine_open(cfg, bq ? NULL : gw_ask_guard_hook, bq ? NULL : guard, e, err, errlen);
+    return gw_engine_open(cfg, bq ? NULL : gw_guard_engine_hook, bq ? NULL : guard, e, err, errlen);
 }
 
 static int print_answer(const ask_args_t *a, const gw_ask_answer_t *ans)

@@ -320,26 +320,15 @@ static void print_failure(gw_err_t rc, const char *message)
     }
 }
 
-/* The engine's check hook: the SQL guard. */
-static gw_err_t guard_hook(void *data, const char *sql, size_t len, int64_t row_cap, gw_buf_t *out, char *why,
-                           size_t whylen)
-{
-    gw_guard_verdict_t v;
-    gw_err_t rc = gw_guard_check(data, sql, len, row_cap, out, &v);
-    if (rc != GW_OK)
-        snprintf(why, whylen, "%s", v.message[0] != '\0' ? v.message : gw_strerror(rc));
-    return rc;
-}
-
 /* The engine: --db opens that DuckDB file, else the configuration's. */
 static gw_err_t sql_open(const sql_args_t *a, const gw_config_t *cfg, gw_guard_t *guard, gw_engine_t **e, char *err,
                          size_t errlen)
 {
     if (cfg != NULL)
-        return gw_engine_open(cfg, guard_hook, guard, e, err, errlen);
+        return gw_engine_open(cfg, gw_guard_engine_hook, guard, e, err, errlen);
     gw_duckdb_opts_t o = {0};
     o.path = a->db;
-    o.check = guard_hook;
+    o.check = gw_guard_engine_hook;
     o.check_data = guard;
     return gw_engine_duckdb_open(&o, e, err, errlen);
 }

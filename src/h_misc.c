@@ -12,7 +12,7 @@ void gw_h_models(gw_route_ctx_t *ctx)
     gw_buf_t b;
     gw_buf_init(&b, 1 << 20);
     gw_buf_adds(&b, "{\"object\":\"list\",\"data\":[");
-    long created = (long)(ctx->req->worker->app->start_ns ? time(NULL) : 0);
+    long created = (long)time(NULL);
     for (size_t i = 0; i < cfg->models_len; i++) {
         const gw_cfg_model_t *m = &cfg->models[i];
         gw_buf_adds(&b, i ? ",{\"id\":\"" : "{\"id\":\"");

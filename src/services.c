@@ -19,6 +19,7 @@
 #include "catalog_gen.h"
 #include "log.h"
 #include "taxonomy.h"
+#include "worker.h"
 
 #define DEFAULT_SKUS 1000000
 
@@ -61,12 +62,12 @@ gw_services_t *gw_services_open(const gw_config_t *cfg, int may_generate, char *
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    uint64_t t0 = gw_services_now_ms();
+    uint64_t t0 = gw_now_ns();
     if (ensure_catalog(cfg, may_generate, err, errlen) != GW_OK)
         goto fail;
     if ((s->guard = gw_guard_new(dialect_of(cfg->ask.engine), err, errlen)) == NULL)
         goto fail;
-    if (gw_engine_open(cfg, gw_ask_guard_hook, s->guard, &s->engine, err, errlen) != GW_OK)
+    if (gw_engine_open(cfg, gw_guard_engine_hook, s->guard, &s->engine, err, errlen) != GW_OK)
         goto fail;
     if ((s->ask = gw_ask_new(cfg, s->engine, s->guard, err, errlen)) == NULL)
         goto fail;
@@ -77,7 +78,7 @@ gw_services_t *gw_services_open(const gw_config_t *cfg, int may_generate, char *
     if (rc != GW_OK)
         goto fail;
     snprintf(s->engine_name, sizeof(s->engine_name), "%s", cfg->ask.engine ? cfg->ask.engine : "duckdb");
-    gw_log_msg("catalog ready on %s in %llu ms", s->engine_name, (unsigned long long)(gw_services_now_ms() - t0));
+    gw_log_msg("catalog ready on %s in %llu ms", s->engine_name, (unsigned long long)((gw_now_ns() - t0) / 1000000));
     return s;
 fail:
     gw_services_free(s);
@@ -93,11 +94,4 @@ void gw_services_free(gw_services_t *s)
     gw_engine_close(s->engine);
     gw_guard_free(s->guard);
     gw_free(s);
-}
-
-uint64_t gw_services_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

@@ -26,7 +26,5 @@ typedef struct gw_services {
 gw_services_t *gw_services_open(const gw_config_t *cfg, int may_generate, char *err, size_t errlen);
 /* Frees it; no query may be running. NULL is fine. */
 void gw_services_free(gw_services_t *s);
-/* Monotonic milliseconds. */
-uint64_t gw_services_now_ms(void);
 
 #endif

@@ -218,3 +218,13 @@ gw_err_t gw_guard_check(gw_guard_t *g, const char *sql, size_t len, int64_t row_
     v->ms = now_ms() - t0;
     return rc;
 }
+
+gw_err_t gw_guard_engine_hook(void *data, const char *sql, size_t len, int64_t row_cap, gw_buf_t *out_sql, char *why,
+                              size_t whylen)
+{
+    gw_guard_verdict_t v;
+    gw_err_t rc = gw_guard_check(data, sql, len, row_cap, out_sql, &v);
+    if (rc != GW_OK)
+        snprintf(why, whylen, "%s", v.message[0] != '\0' ? v.message : gw_strerror(rc));
+    return rc;
+}

@@ -101,4 +101,9 @@ gw_err_t gw_guard_check(gw_guard_t *g, const char *sql, size_t len, int64_t row_
 /* Returns a static snake_case name for a reason ("not_select", "table", ...). */
 const char *gw_guard_reason_name(gw_guard_reason_t r);
 
+/* The engine check hook (engine.h gw_engine_check_cb) that runs this
+ * guard: data is a gw_guard_t; a refusal's sentence goes to why. */
+gw_err_t gw_guard_engine_hook(void *data, const char *sql, size_t len, int64_t row_cap, gw_buf_t *out_sql, char *why,
+                              size_t whylen);
+
 #endif

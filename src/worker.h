@@ -26,7 +26,6 @@
 
 struct gw_http_conn;
 struct gw_upstream_ctx;
-struct gw_stats;
 struct gw_reqlog;
 
 typedef struct gw_tenant_state {

@@ -455,7 +455,7 @@ static int setup(void)
     gw_duckdb_opts_t d = {0};
     d.path = catalog;
     d.threads = 2;
-    d.check = gw_ask_guard_hook;
+    d.check = gw_guard_engine_hook;
     d.check_data = guard;
     if (gw_engine_duckdb_open(&d, &eng, err, sizeof err) != GW_OK ||
         (ask = gw_ask_new(NULL, eng, guard, err, sizeof err)) == NULL) {

@@ -517,16 +517,6 @@ typedef struct env {
     gw_engine_t *engine;
 } env_t;
 
-static gw_err_t guard_hook(void *data, const char *sql, size_t len, int64_t row_cap, gw_buf_t *out, char *why,
-                           size_t whylen)
-{
-    gw_guard_verdict_t v;
-    gw_err_t rc = gw_guard_check(data, sql, len, row_cap, out, &v);
-    if (rc != GW_OK)
-        snprintf(why, whylen, "%s", v.message[0] != '\0' ? v.message : gw_strerror(rc));
-    return rc;
-}
-
 static int env_open(env_t *e)
 {
     char err[512];
@@ -555,7 +545,7 @@ static int env_open(env_t *e)
     }
     gw_duckdb_opts_t d = {0};
     d.path = e->catalog;
-    d.check = guard_hook;
+    d.check = gw_guard_engine_hook;
     d.check_data = e->guard;
     if (gw_engine_duckdb_open(&d, &e->engine, err, sizeof err) != GW_OK) {
         fprintf(stderr, "engine: %s\n", err);
