@@ -158,6 +158,8 @@ static void limits_defaults(gw_cfg_limits_t *l)
     l->drain_timeout_ms = 10000;
     l->max_upstream_body_bytes = 16u << 20;
     l->max_connections = 20000;
+    l->default_max_tokens = 4096;
+    l->redis_timeout_ms = 100;
 }
 
 gw_err_t gw__cfg_set_defaults(gw_config_t *c)
@@ -170,6 +172,8 @@ gw_err_t gw__cfg_set_defaults(gw_config_t *c)
     c->ask.schema_cache_ttl_s = 3600;
     c->telemetry.flush_interval_s = 10;
     c->telemetry.log_prompts = 0;
+    c->telemetry.metrics_max_tenants = 20;
+    c->redis_fail_open = 1;
     c->listen_port = 8080;
     int ok = set_str(&c->listen, "127.0.0.1:8080") && set_str(&c->listen_host, "127.0.0.1") &&
              set_str(&c->ask.engine, "duckdb") && set_str(&c->ask.duckdb_path, "data/catalog.duckdb") &&
@@ -237,6 +241,8 @@ static void free_ask(gw_cfg_ask_t *a)
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         gw_free(s[i]);
     free_secret(a->schema_cache_redis_url); /* may carry a password */
+    gw_free(a->clickhouse_user);
+    free_secret(a->clickhouse_password);
 }
 
 static void config_free(gw_config_t *c)

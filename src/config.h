@@ -19,6 +19,8 @@
  *   limits.first_byte_timeout_ms 30000         idle_timeout_ms 30000
  *   limits.retry_budget     2                  drain_timeout_ms 10000
  *   limits.max_upstream_body_bytes 16777216    max_connections 20000
+ *   limits.default_max_tokens 4096             redis_timeout_ms 100
+ *   redis_policy            fail_open (fail_closed: refuse with 503 when Redis is down)
  *   rate_limit.per_ip       rps 0 (unlimited), burst 0 (= max(rps, 1) when rps > 0)
  *   providers[].kind        openai             api_key null
  *   models[].model          the alias          price 0 / 0
@@ -27,12 +29,13 @@
  *   tenants[].admin         false              keys []
  *   ask.engine duckdb, ask.duckdb.path data/catalog.duckdb,
  *   ask.clickhouse url http://127.0.0.1:8123, database retail, cluster null,
+ *     user null, password null,
  *   ask.bigquery project null (required with engine bigquery), dataset retail,
  *     max_bytes_billed 10000000000,
  *   ask.schema_cache redis_url null, ttl_s 3600,
  *   ask.planner mode auto, model null; ask.formatter mode template, model null,
  *   telemetry otlp_endpoint null, service_name llmgw, log stdout,
- *     flush_interval_s 10, log_prompts false.
+ *     flush_interval_s 10, log_prompts false, metrics_max_tenants 20.
  * Strings that name a URL are checked (http(s) for base_url, clickhouse.url,
  * otlp_endpoint; redis://, rediss:// or unix:// for the redis URLs). A
  * plain null, ~ or empty value, or a ${VAR} that expands to "", means "not
@@ -105,6 +108,8 @@ typedef struct gw_cfg_limits {
     uint32_t drain_timeout_ms;       /* SIGTERM: in-flight deadline */
     size_t max_upstream_body_bytes;  /* non-stream upstream answers */
     uint32_t max_connections;        /* per process */
+    uint32_t default_max_tokens;     /* budget reservation when a request names no max_tokens */
+    uint32_t redis_timeout_ms;       /* per Redis command (shared limits, schema cache) */
 } gw_cfg_limits_t;
 
 typedef struct gw_cfg_ask {
@@ -113,6 +118,8 @@ typedef struct gw_cfg_ask {
     char *clickhouse_url;
     char *clickhouse_database;
     char *clickhouse_cluster; /* NULL: single node */
+    char *clickhouse_user;     /* NULL: the URL's or "default" */
+    char *clickhouse_password; /* NULL: none; never logged */
     char *bigquery_project;
     char *bigquery_dataset;
     int64_t bigquery_max_bytes_billed;
@@ -130,6 +137,7 @@ typedef struct gw_cfg_telemetry {
     char *log;           /* stdout | stderr | a file path */
     uint32_t flush_interval_s;
     int log_prompts;
+    uint32_t metrics_max_tenants; /* tenant label: top-K by spend, the rest "other" */
 } gw_cfg_telemetry_t;
 
 typedef struct gw_config {
@@ -141,6 +149,7 @@ typedef struct gw_config {
     uint32_t workers; /* 0 = number of cores */
     int auth_enabled;
     char *redis_url; /* shared limits/budgets; NULL = in-process */
+    int redis_fail_open; /* redis_policy: fail_open (1, default) | fail_closed (0) */
     gw_cfg_limits_t limits;
     gw_cfg_bucket_t per_ip;
     gw_cfg_provider_t *providers;

@@ -292,6 +292,22 @@ static gw_err_t f_enum(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, in
     return type_error(x, v, line, what);
 }
 
+/* redis_policy: fail_open | fail_closed, stored as an int (1 = open). */
+static gw_err_t f_policy(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int line, void *base)
+{
+    static const char what[] = "one of fail_open, fail_closed";
+    char *s = NULL;
+    gw_err_t rc = is_null(v) ? type_error(x, v, line, what) : get_text(x, v, line, what, &s);
+    if (rc != GW_OK)
+        return rc;
+    int open = strcmp(s, "fail_open") == 0, closed = strcmp(s, "fail_closed") == 0;
+    gw_free(s);
+    if (!open && !closed)
+        return type_error(x, v, line, what);
+    *SLOT(base, f->off, int) = open;
+    return GW_OK;
+}
+
 /* An http(s) URL; f->min 1 allows null. */
 static gw_err_t f_url(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int line, void *base)
 {
@@ -737,6 +753,8 @@ static const field_t limits_fields[] = {
     LIM("drain_timeout_ms", drain_timeout_ms, 1),
     LIM("max_upstream_body_bytes", max_upstream_body_bytes, 1),
     LIM("max_connections", max_connections, 1),
+    LIM("default_max_tokens", default_max_tokens, 1),
+    LIM("redis_timeout_ms", redis_timeout_ms, 1),
 };
 static const field_t per_ip_fields[] = {
     {"rps", f_dbl, CFG(per_ip.rps), 0, 0, NULL},
@@ -753,6 +771,8 @@ static const field_t clickhouse_fields[] = {
     {"url", f_url, CFG(ask.clickhouse_url), 0, 0, NULL},
     {"database", f_str, CFG(ask.clickhouse_database), 0, 0, NULL},
     {"cluster", f_nstr, CFG(ask.clickhouse_cluster), 0, 0, NULL},
+    {"user", f_nstr, CFG(ask.clickhouse_user), 0, 0, NULL},
+    {"password", f_nstr, CFG(ask.clickhouse_password), 0, 0, NULL},
 };
 static const field_t bigquery_fields[] = {
     {"project", f_nstr, CFG(ask.bigquery_project), 0, 0, NULL},
@@ -789,6 +809,7 @@ static const field_t telemetry_fields[] = {
     {"log", f_str, CFG(telemetry.log), 0, 0, NULL},
     {"flush_interval_s", f_u32, CFG(telemetry.flush_interval_s), 1, 0, NULL},
     {"log_prompts", f_bool, CFG(telemetry.log_prompts), 0, 0, NULL},
+    {"metrics_max_tenants", f_u32, CFG(telemetry.metrics_max_tenants), 1, 1000, NULL},
 };
 static const section_t auth_section = SECTION(auth_fields), limits_section = SECTION(limits_fields),
                        rate_limit_section = SECTION(rate_limit_fields), ask_section = SECTION(ask_fields),
@@ -797,6 +818,7 @@ static const field_t top_fields[] = {
     {"listen", f_listen, 0, 0, 0, NULL},
     {"workers", f_u32, CFG(workers), 0, 1024, NULL},
     {"redis_url", f_redis, CFG(redis_url), 0, 0, NULL},
+    {"redis_policy", f_policy, CFG(redis_fail_open), 0, 0, NULL},
     {"auth", f_map, 0, 0, 0, &auth_section},
     {"limits", f_map, 0, 0, 0, &limits_section},
     {"rate_limit", f_map, 0, 0, 0, &rate_limit_section},

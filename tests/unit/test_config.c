@@ -174,6 +174,9 @@ static void check_defaults(const gw_config_t *c)
     T_STREQ(c->listen, "127.0.0.1:8080", "default listen");
     T_STREQ(c->listen_host, "127.0.0.1", "default host");
     T_OK(c->listen_port == 8080 && c->workers == 0 && c->redis_url == NULL, "port/workers/redis");
+    T_OK(c->redis_fail_open == 1 && c->limits.default_max_tokens == 4096 && c->limits.redis_timeout_ms == 100 &&
+             c->telemetry.metrics_max_tenants == 20,
+         "new defaults");
     check_default_limits(c);
     T_OK(c->per_ip.rps == 0 && c->per_ip.burst == 0, "per_ip unlimited");
     T_OK(c->providers_len == 0 && c->models_len == 0 && c->fallbacks_len == 0 && c->tenants_len == 0, "no tables");
@@ -233,6 +236,7 @@ static void check_extra_limits(const gw_config_t *c)
     T_OK(l->retry_budget == 0 && l->drain_timeout_ms == 7000 && l->max_upstream_body_bytes == 8388608 &&
              l->max_connections == 1000,
          "rest");
+    T_OK(l->default_max_tokens == 1024 && l->redis_timeout_ms == 250, "default_max_tokens/redis_timeout_ms");
 }
 
 static void test_extras(void)
@@ -245,6 +249,10 @@ static void test_extras(void)
     T_STREQ(c->listen_host, "::1", "v6 listen host");
     T_OK(c->listen_port == 9090 && c->workers == 4 && c->auth_enabled == 0, "port/workers/auth");
     T_STREQ(c->redis_url, "redis://127.0.0.1:6379/1", "redis_url");
+    T_OK(c->redis_fail_open == 0, "redis_policy fail_closed");
+    T_OK(c->telemetry.metrics_max_tenants == 5, "metrics_max_tenants");
+    T_STREQ(c->ask.clickhouse_user, "reader", "ch user");
+    T_STREQ(c->ask.clickhouse_password, "s3cret", "ch password");
     check_extra_limits(c);
     T_STREQ(c->providers[0].host, "::1", "v6 base_url host");
     T_OK(c->providers[0].port == 8000 && c->providers[0].is_tls == 0, "v6 base_url port");
