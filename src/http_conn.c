@@ -393,25 +393,59 @@ static void conn_on_written(uv_write_t *w, int status)
         conn_close(c);
 }
 
-void gw_http_write_raw(struct gw_http_conn *c, const char *p, size_t n)
+/* Sends bufs[0..n) in order: straight from the caller's memory with one
+ * writev when nothing is queued (the common case: no allocation, no
+ * copy, and no POLLOUT round trip through epoll), the unsent rest copied
+ * into a queued uv_write. */
+static void conn_writev(struct gw_http_conn *c, uv_buf_t *bufs, unsigned n)
 {
     if (c->state == ST_CLOSING)
         return;
-    write_req_t *wr = gw_malloc(sizeof(*wr) + n);
+    size_t total = 0, sent = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
+    if (c->wqueue == 0) {
+        int w = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+        if (w < 0 && w != UV_EAGAIN) {
+            conn_close(c);
+            return;
+        }
+        sent = w > 0 ? (size_t)w : 0;
+        if (sent == total)
+            return;
+    }
+    write_req_t *wr = gw_malloc(sizeof(*wr) + (total - sent));
     if (wr == NULL) {
         conn_close(c);
         return;
     }
+    char *o = wr->data;
+    size_t skip = sent;
+    for (unsigned i = 0; i < n; i++) {
+        size_t l = bufs[i].len;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        memcpy(o, bufs[i].base + skip, l - skip);
+        o += l - skip;
+        skip = 0;
+    }
     wr->conn = c;
-    wr->len = n;
-    memcpy(wr->data, p, n);
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)n);
-    c->wqueue += n;
+    wr->len = total - sent;
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
+    c->wqueue += wr->len;
     if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, conn_on_written) != 0) {
-        c->wqueue -= n;
+        c->wqueue -= wr->len;
         gw_free(wr);
         conn_close(c);
     }
+}
+
+void gw_http_write_raw(struct gw_http_conn *c, const char *p, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+    conn_writev(c, &b, 1);
 }
 
 /* The response is complete: go on with the next request or close. */
@@ -538,36 +572,20 @@ void gw_http_stream_begin(gw_http_req_t *req, int status, const char *ctype, con
 static void stream_send(struct gw_http_conn *c, const char *data, size_t len, int last)
 {
     char pre[24];
-    int n = len > 0 ? snprintf(pre, sizeof(pre), "%zx\r\n", len) : 0;
-    size_t total = c->pend.len + (size_t)n + len + (len > 0 ? 2 : 0) + (last ? 5 : 0);
-    write_req_t *wr = gw_malloc(sizeof(*wr) + total);
-    if (wr == NULL) {
-        conn_close(c);
-        return;
-    }
-    char *o = wr->data;
-    if (c->pend.len > 0) {
-        memcpy(o, c->pend.ptr, c->pend.len);
-        o += c->pend.len;
-        gw_buf_reset(&c->pend);
-    }
+    uv_buf_t b[4];
+    unsigned nb = 0;
+    if (c->pend.len > 0)
+        b[nb++] = uv_buf_init(c->pend.ptr, (unsigned)c->pend.len);
     if (len > 0) {
-        memcpy(o, pre, (size_t)n);
-        memcpy(o + n, data, len);
-        memcpy(o + n + len, "\r\n", 2);
-        o += (size_t)n + len + 2;
+        int n = snprintf(pre, sizeof(pre), "%zx\r\n", len);
+        b[nb++] = uv_buf_init(pre, (unsigned)n);
+        b[nb++] = uv_buf_init((char *)data, (unsigned)len);
+        b[nb++] = uv_buf_init(last ? "\r\n0\r\n\r\n" : "\r\n", last ? 7 : 2);
+    } else if (last) {
+        b[nb++] = uv_buf_init("0\r\n\r\n", 5);
     }
-    if (last)
-        memcpy(o, "0\r\n\r\n", 5);
-    wr->conn = c;
-    wr->len = total;
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)total);
-    c->wqueue += total;
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, conn_on_written) != 0) {
-        c->wqueue -= total;
-        gw_free(wr);
-        conn_close(c);
-    }
+    conn_writev(c, b, nb);
+    gw_buf_reset(&c->pend);
 }
 
 void gw_http_stream_write(gw_http_req_t *req, const char *data, size_t len)

@@ -22,6 +22,10 @@ int phr_parse_request(const char *buf, size_t len, const char **method, size_t *
                       size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
                       size_t last_len);
 
+/* Same contract, for a response head (status line + headers). */
+int phr_parse_response(const char *buf, size_t len, int *minor_version, int *status, const char **msg,
+                       size_t *msg_len, struct phr_header *headers, size_t *num_headers, size_t last_len);
+
 struct phr_chunked_decoder {
     size_t bytes_left_in_chunk;
     char consume_trailer;

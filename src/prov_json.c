@@ -290,23 +290,40 @@ gw_err_t gw__path_join(gw_buf_t *p, const char *base_path, const char *version, 
     return rc;
 }
 
+/* Per-thread splitmix64 state for synthetic ids: they must be unique, not
+ * secret, so one getrandom per thread seeds it instead of one per id (a
+ * syscall on every streamed answer). The only thread-local state here. */
+static _Thread_local uint64_t rand_state;
+static _Thread_local int rand_seeded;
+
+static uint64_t rand_next(void)
+{
+    if (!rand_seeded) {
+        if (getrandom(&rand_state, sizeof rand_state, 0) != (ssize_t)sizeof rand_state) {
+            struct timespec ts; /* no entropy source: the clock and the stack */
+            clock_gettime(CLOCK_REALTIME, &ts);
+            rand_state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)(uintptr_t)&ts;
+        }
+        rand_seeded = 1;
+    }
+    uint64_t z = (rand_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 void gw__rand_hex(char *out, size_t nbytes)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char r[32];
-    if (nbytes > sizeof r)
-        nbytes = sizeof r;
-    if (getrandom(r, nbytes, 0) != (ssize_t)nbytes) {
-        /* No entropy source: unique enough from the clock and the stack. */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)(uintptr_t)out;
-        for (size_t i = 0; i < nbytes; i++, v = v * 6364136223846793005ULL + 1442695040888963407ULL)
-            r[i] = (unsigned char)(v >> 56);
-    }
+    if (nbytes > 32)
+        nbytes = 32;
+    uint64_t v = 0;
     for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = hex[r[i] >> 4];
-        out[2 * i + 1] = hex[r[i] & 15];
+        if (i % 8 == 0)
+            v = rand_next();
+        unsigned char b = (unsigned char)(v >> (8 * (i % 8)));
+        out[2 * i] = hex[b >> 4];
+        out[2 * i + 1] = hex[b & 15];
     }
     out[2 * nbytes] = '\0';
 }

@@ -1,6 +1,10 @@
-/* upstream.c - provider HTTP requests through libh2o's http1client and
- * socket pools, on the worker's libuv loop (see upstream.h). */
-#include "upstream.h"
+/* upstream.c - provider HTTP exchanges on the worker's libuv loop (see
+ * upstream.h): the exchange object, its timers and callbacks; plain HTTP
+ * goes through our own keep-alive pool (upstream_plain.c), TLS through
+ * libh2o's http1client and socket pools with a client SSL_CTX made on the
+ * first TLS request (loading the CA bundle costs memory a plain-HTTP
+ * deployment never needs). */
+#include "upstream_int.h"
 
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -9,7 +13,6 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "h2o.h"
 
 #define POOL_MAX 32
 #define POOL_CAPACITY 4096
@@ -25,28 +28,13 @@ struct gw_upstream_ctx {
     h2o_timeout_t io_timeout;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t getaddr_receiver;
-    SSL_CTX *ssl_ctx;
+    SSL_CTX *ssl_ctx; /* made on the first TLS request */
     pool_entry_t *pools[POOL_MAX];
     size_t n_pools;
+    struct gw__plain_ctx *plain;
 };
 
-enum { PH_CONNECT, PH_FIRST_BYTE, PH_BODY, PH_DONE };
-
-struct gw_upstream_req {
-    gw_upstream_ctx_t *ctx;
-    h2o_http1client_t *client;
-    uv_timer_t timer;
-    gw_upstream_cbs_t cbs;
-    void *data;
-    gw_upstream_timeouts_t t;
-    int phase;
-    int in_cb;   /* inside an h2o callback: h2o closes the client itself */
-    int in_post; /* inside gw_upstream_post: report failures from the loop */
-    gw_up_result_t deferred;
-    h2o_iovec_t reqbufs[1];
-    size_t reqlen;
-    char bytes[]; /* the request: head + body */
-};
+enum { PH_CONNECT = GW__UP_CONNECT, PH_FIRST_BYTE = GW__UP_FIRST_BYTE, PH_BODY = GW__UP_BODY, PH_DONE = GW__UP_DONE };
 
 const char *gw_up_result_name(gw_up_result_t r)
 {
@@ -64,23 +52,38 @@ gw_upstream_ctx_t *gw_upstream_ctx_new(uv_loop_t *loop)
     h2o_timeout_init(loop, &ctx->io_timeout, 3600 * 1000); /* backstop; ours are per request */
     ctx->queue = h2o_multithread_create_queue(loop);
     h2o_multithread_register_receiver(ctx->queue, &ctx->getaddr_receiver, h2o_hostinfo_getaddr_receiver);
-    ctx->ssl_ctx = SSL_CTX_new(TLS_client_method());
-    if (ctx->ssl_ctx != NULL) {
-        SSL_CTX_set_default_verify_paths(ctx->ssl_ctx);
-        SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
-        SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION);
-    }
     ctx->client_ctx.loop = loop;
     ctx->client_ctx.getaddr_receiver = &ctx->getaddr_receiver;
     ctx->client_ctx.io_timeout = &ctx->io_timeout;
-    ctx->client_ctx.ssl_ctx = ctx->ssl_ctx;
+    ctx->plain = gw__plain_ctx_new(loop);
+    if (ctx->plain == NULL) {
+        gw_upstream_ctx_free(ctx);
+        return NULL;
+    }
     return ctx;
+}
+
+/* The client TLS context, made once per worker on first use; NULL on failure. */
+static SSL_CTX *ctx_ssl(gw_upstream_ctx_t *ctx)
+{
+    if (ctx->ssl_ctx != NULL)
+        return ctx->ssl_ctx;
+    SSL_CTX *s = SSL_CTX_new(TLS_client_method());
+    if (s == NULL)
+        return NULL;
+    SSL_CTX_set_default_verify_paths(s);
+    SSL_CTX_set_verify(s, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_min_proto_version(s, TLS1_2_VERSION);
+    ctx->ssl_ctx = s;
+    ctx->client_ctx.ssl_ctx = s;
+    return s;
 }
 
 void gw_upstream_ctx_free(gw_upstream_ctx_t *ctx)
 {
     if (ctx == NULL)
         return;
+    gw__plain_ctx_free(ctx->plain);
     for (size_t i = 0; i < ctx->n_pools; i++) {
         h2o_socketpool_dispose(&ctx->pools[i]->pool);
         gw_free(ctx->pools[i]);
@@ -96,6 +99,8 @@ void gw_upstream_ctx_free(gw_upstream_ctx_t *ctx)
 static h2o_socketpool_t *ctx_pool(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *p)
 {
     char key[300];
+    if (ctx_ssl(ctx) == NULL)
+        return NULL;
     snprintf(key, sizeof(key), "%s:%u:%d", p->host, (unsigned)p->port, p->is_tls);
     for (size_t i = 0; i < ctx->n_pools; i++)
         if (strcmp(ctx->pools[i]->key, key) == 0)
@@ -146,6 +151,9 @@ static void req_finish(gw_upstream_req_t *r, gw_up_result_t res)
     uv_close((uv_handle_t *)&r->timer, req_on_timer_closed);
 }
 
+void gw__up_finish(gw_upstream_req_t *r, gw_up_result_t res) { req_finish(r, res); }
+void gw__up_release(gw_upstream_req_t *r) { req_free_later(r); }
+
 static void on_deferred(uv_timer_t *t)
 {
     gw_upstream_req_t *r = t->data;
@@ -160,6 +168,7 @@ static void req_on_timeout(uv_timer_t *t)
                                                      : GW_UP_ETIMEOUT_IDLE;
     if (r->client != NULL)
         h2o_http1client_cancel(r->client);
+    gw__plain_detach(r);
     req_finish(r, res);
 }
 
@@ -170,6 +179,8 @@ static void req_arm(gw_upstream_req_t *r, uint32_t ms)
     else
         uv_timer_start(&r->timer, req_on_timeout, ms, 0);
 }
+
+void gw__up_arm(gw_upstream_req_t *r, uint32_t ms) { req_arm(r, ms); }
 
 static int on_body(h2o_http1client_t *client, const char *errstr)
 {
@@ -284,6 +295,13 @@ gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provide
     r->phase = PH_CONNECT;
     uv_timer_init(ctx->loop, &r->timer);
     r->timer.data = r;
+    if (!prov->is_tls) {
+        req_arm(r, t->connect_ms);
+        r->in_post = 1;
+        gw__plain_start(ctx->plain, r, prov);
+        r->in_post = 0;
+        return r;
+    }
     h2o_socketpool_t *pool = ctx_pool(ctx, prov);
     if (pool == NULL) {
         uv_timer_start(&r->timer, on_start, 0, 0); /* report the failure from the loop */
@@ -304,14 +322,15 @@ void gw_upstream_cancel(gw_upstream_req_t *r)
         return;
     r->cbs.on_done = NULL;
     if (r->in_cb) {
-        /* inside h2o's callback: the callback's return value closes the
-         * client; the request is freed by req_free_later there */
+        /* inside a backend's callback: the backend frees the request
+         * (gw__up_release) once the callback has returned */
         r->phase = PH_DONE;
         uv_timer_stop(&r->timer);
         return;
     }
     if (r->client != NULL)
         h2o_http1client_cancel(r->client);
+    gw__plain_detach(r);
     r->in_post = 0;
     req_finish(r, GW_UP_ERESET);
 }
