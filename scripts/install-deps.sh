@@ -13,7 +13,7 @@ APT_PKGS=(build-essential clang cmake pkg-config git ca-certificates
   libuv1-dev libh2o-dev libssl-dev libjansson-dev libjsmn-dev libfyaml-dev
   libsodium-dev libhiredis-dev libcurl4-openssl-dev
   nodejs npm redis-server nginx-light wrk curl procps chromium
-  clickhouse-server clickhouse-client)
+  clickhouse-server clickhouse-client prometheus)
 
 need_apt=()
 for p in "${APT_PKGS[@]}"; do

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "metrics.h"
 #include "router.h"
 #include "routes.h"
 
@@ -24,21 +25,50 @@ static void chat_finish(chat_t *c, int status)
     const gw_router_result_t *r = &c->res;
     gw_reqlog_t l = {.model = c->alias_len ? c->alias : NULL, .model_len = c->alias_len, .router = r, .status = status,
                      .ttfb_ms = r->ttfb_ms, .stream = c->info.stream, .error = status >= 400 || !r->ok ? r->error : NULL,
-                     .prompt_tokens = r->usage.prompt_tokens, .completion_tokens = r->usage.completion_tokens};
-    if (r->model != NULL && r->usage.prompt_tokens >= 0 && r->usage.completion_tokens >= 0)
-        l.cost_usd = ((double)r->usage.prompt_tokens * r->model->input_per_mtok +
-                      (double)r->usage.completion_tokens * r->model->output_per_mtok) / 1e6;
+                     .prompt_tokens = -1, .completion_tokens = -1}; /* gw_route_log counts the attempts */
+    if (r->committed)
+        atomic_fetch_sub_explicit(&c->ctx.req->worker->app->metrics.inflight_streams, 1, memory_order_relaxed);
     c->done = 1;
     if (c->sync_done != NULL)
         *c->sync_done = 1;
     gw_route_log(&c->ctx, &l);
 }
 
+/* extra + "x-llmgw-overhead-ms: N.NNN\r\n": time so far minus upstream time
+ * (no printf: this is on every LLM response). */
+static const char *overhead_header(chat_t *c, const char *extra, char *out, size_t cap)
+{
+    double total = (double)(gw_now_ns() - c->ctx.req->start_ns) / 1e6;
+    double ms = total - c->res.upstream_ms;
+    uint64_t us = ms > 0 ? (uint64_t)(ms * 1000.0 + 0.5) : 0;
+    size_t el = extra != NULL ? strlen(extra) : 0;
+    static const char name[] = "x-llmgw-overhead-ms: ";
+    char num[32];
+    size_t n = sizeof(num);
+    num[--n] = (char)('0' + us % 10), us /= 10;
+    num[--n] = (char)('0' + us % 10), us /= 10;
+    num[--n] = (char)('0' + us % 10), us /= 10;
+    num[--n] = '.';
+    do
+        num[--n] = (char)('0' + us % 10);
+    while ((us /= 10) != 0 && n > 0);
+    size_t nl = sizeof(num) - n;
+    if (el + sizeof(name) - 1 + nl + 3 > cap)
+        return extra;
+    if (el > 0)
+        memcpy(out, extra, el);
+    memcpy(out + el, name, sizeof(name) - 1);
+    memcpy(out + el + sizeof(name) - 1, num + n, nl);
+    memcpy(out + el + sizeof(name) - 1 + nl, "\r\n", 3);
+    return out;
+}
+
 static void sink_response(void *data, int status, const char *body, size_t len, const char *extra)
 {
     chat_t *c = data;
     c->router = NULL;
-    gw_http_respond(c->ctx.req, status, "application/json", extra, body, len);
+    char hdr[512];
+    gw_http_respond(c->ctx.req, status, "application/json", overhead_header(c, extra, hdr, sizeof(hdr)), body, len);
     chat_finish(c, status);
     gw_free(c);
 }
@@ -46,7 +76,10 @@ static void sink_response(void *data, int status, const char *body, size_t len, 
 static void sink_begin(void *data)
 {
     chat_t *c = data;
-    gw_http_stream_begin(c->ctx.req, 200, "text/event-stream; charset=utf-8", NULL);
+    char hdr[128];
+    atomic_fetch_add_explicit(&c->ctx.req->worker->app->metrics.inflight_streams, 1, memory_order_relaxed);
+    const char *extra = overhead_header(c, NULL, hdr, sizeof(hdr));
+    gw_http_stream_begin(c->ctx.req, 200, "text/event-stream; charset=utf-8", extra);
 }
 
 static void sink_data(void *data, const char *p, size_t n)
@@ -105,6 +138,10 @@ static void llm_handle(gw_route_ctx_t *ctx, gw_op_t op)
         snprintf(m, sizeof(m), "The model '%.*s' does not exist or you do not have access to it.",
                  (int)(c->info.model_len > 200 ? 200 : c->info.model_len), c->info.model);
         gw_route_error(&c->ctx, 404, "invalid_request_error", "model_not_found", "model", m, NULL);
+        gw_free(c);
+        return;
+    }
+    if (!gw_route_reserve(&c->ctx, op, &c->info)) { /* answered and logged */
         gw_free(c);
         return;
     }

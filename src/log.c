@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "buf.h"
-#include "worker.h"
+#include "metrics.h"
+#include "usage.h"
 
 static void add_key(gw_buf_t *b, const char *key);
 
@@ -74,12 +74,12 @@ static void add_i64(gw_buf_t *b, const char *key, int64_t v)
         add_u64(b, (uint64_t)v);
 }
 
-static void add_attempts(gw_buf_t *b, const gw_router_result_t *r)
+static void add_attempts(gw_buf_t *b, const gw_router_result_t *r, int *first)
 {
-    gw_buf_adds(b, ",\"attempts\":[");
     for (size_t i = 0; r != NULL && i < r->n_attempts; i++) {
         const gw_attempt_t *a = &r->attempts[i];
-        gw_buf_printf(b, "%s{\"provider\":\"", i ? "," : "");
+        gw_buf_adds(b, *first ? "{\"provider\":\"" : ",{\"provider\":\"");
+        *first = 0;
         gw_buf_add_json_str(b, a->provider, strlen(a->provider));
         gw_buf_adds(b, "\",\"model\":\"");
         gw_buf_add_json_str(b, a->model, strlen(a->model));
@@ -91,7 +91,31 @@ static void add_attempts(gw_buf_t *b, const gw_router_result_t *r)
         gw_buf_adds(b, a->reason ? a->reason : "pending");
         gw_buf_adds(b, "\"}");
     }
+}
+
+static void add_all_attempts(gw_buf_t *b, const gw_reqlog_t *l)
+{
+    int first = 1;
+    gw_buf_adds(b, ",\"attempts\":[");
+    add_attempts(b, l->router, &first);
+    for (size_t i = 0; i < l->n_more_routers; i++)
+        add_attempts(b, l->more_routers[i], &first);
     gw_buf_adds(b, "]");
+}
+
+/* Appends nano-units v >= 0 as a decimal with 9 digits after the point. */
+static void add_nano(gw_buf_t *b, int64_t v)
+{
+    uint64_t u = v > 0 ? (uint64_t)v : 0;
+    char frac[9];
+    uint64_t f = u % 1000000000ull;
+    for (int i = 8; i >= 0; i--) {
+        frac[i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    add_u64(b, u / 1000000000ull);
+    gw_buf_add(b, ".", 1);
+    gw_buf_add(b, frac, 9);
 }
 
 static void add_2(char *p, int v)
@@ -133,7 +157,7 @@ gw_err_t gw_log_format_request(const gw_reqlog_t *l, gw_buf_t *b)
     const char *pv = r && r->provider ? r->provider->name : NULL;
     add_str(b, "upstream_model", um, um ? strlen(um) : 0);
     add_str(b, "provider", pv, pv ? strlen(pv) : 0);
-    add_attempts(b, r);
+    add_all_attempts(b, l);
     add_key(b, "status");
     add_u64(b, (uint64_t)(l->status > 0 ? l->status : 0));
     add_key(b, "latency_ms");
@@ -146,7 +170,9 @@ gw_err_t gw_log_format_request(const gw_reqlog_t *l, gw_buf_t *b)
     add_i64(b, "prompt_tokens", l->prompt_tokens);
     add_i64(b, "completion_tokens", l->completion_tokens);
     add_key(b, "cost_usd");
-    add_fixed(b, l->cost_usd, 8);
+    add_nano(b, l->cost_nusd);
+    if (l->estimated)
+        gw_buf_adds(b, ",\"estimated\":true");
     gw_buf_adds(b, l->stream ? ",\"stream\":true" : ",\"stream\":false");
     add_str(b, "client_ip", l->client_ip, strlen(l->client_ip));
     const char *err = l->error && l->error[0] ? l->error : NULL;
@@ -160,17 +186,19 @@ gw_err_t gw_log_format_request(const gw_reqlog_t *l, gw_buf_t *b)
     return rc;
 }
 
-void gw_log_write(struct gw_app *app, const char *p, size_t n)
+gw_err_t gw_log_format_summary(const gw_usage_table_t *u, gw_buf_t *b)
 {
-    pthread_mutex_lock(&app->log_lock);
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(app->log_fd, p + off, n - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
+    size_t start = b->len;
+    add_ts(b);
+    gw_buf_adds(b, ",\"type\":\"usage_summary\",\"usage\":");
+    gw_usage_json(u, 0, 1, b);
+    gw_err_t rc = gw_buf_adds(b, "}\n");
+    if (rc != GW_OK) {
+        b->len = start;
+        if (b->ptr != NULL)
+            b->ptr[start] = '\0';
     }
-    pthread_mutex_unlock(&app->log_lock);
+    return rc;
 }
 
 void gw_log_msg(const char *fmt, ...)

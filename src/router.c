@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "prov_ops.h"
 #include "sse.h"
+#include "tokest.h"
 #include "worker.h"
 
 #define ERR_BODY_MAX (256 * 1024)
@@ -59,6 +60,17 @@ static void attempt_next(gw_router_req_t *r);
 
 static double ms_since(uint64_t t0) { return (double)(gw_now_ns() - t0) / 1e6; }
 
+/* Time in upstream attempts so far, the running one included. */
+static double upstream_ms(const gw_router_req_t *r)
+{
+    double ms = 0;
+    for (size_t i = 0; i < r->res->n_attempts; i++) {
+        const gw_attempt_t *a = &r->res->attempts[i];
+        ms += a == r->att && a->reason == NULL ? ms_since(r->att_start_ns) : a->ms;
+    }
+    return ms;
+}
+
 static void router_free(gw_router_req_t *r)
 {
     if (r->sync_done != NULL)
@@ -76,6 +88,7 @@ static void finish_response(gw_router_req_t *r, int status, const char *body, si
 {
     r->res->status = status;
     r->res->ttfb_ms = ms_since(r->start_ns);
+    r->res->upstream_ms = upstream_ms(r);
     r->finished = 1;
     r->sink.on_response(r->data, status, body, len, extra);
     router_free(r);
@@ -86,6 +99,7 @@ static void finish_stream(gw_router_req_t *r, int clean)
     r->finished = 1;
     r->res->ok = clean;
     r->res->status = 200;
+    r->res->upstream_ms = upstream_ms(r);
     r->sink.on_stream_end(r->data, r->out.ptr, r->out.len, clean); /* the last bytes go with the end */
     router_free(r);
 }
@@ -133,6 +147,10 @@ static void finish_last_failure(gw_router_req_t *r)
 /* Records why the current attempt failed and moves on. */
 static void attempt_failed(gw_router_req_t *r, const char *reason)
 {
+    if (r->xlat != NULL)
+        r->att->usage = gw_xlat_usage(r->xlat); /* a 2xx stream that failed before content */
+    else if (r->att->status >= 200 && r->att->status < 300)
+        r->att->content_bytes = gw_tokest_scan(r->resp.ptr, r->resp.len); /* a 2xx body that broke */
     r->att->reason = reason;
     r->att->ms = ms_since(r->att_start_ns);
     snprintf(r->res->error, sizeof(r->res->error), "%s (%s via %s)", reason, r->att->model, r->att->provider);
@@ -155,6 +173,7 @@ static void stream_commit(gw_router_req_t *r)
 {
     r->res->committed = 1;
     r->res->ttfb_ms = ms_since(r->start_ns);
+    r->res->upstream_ms = upstream_ms(r);
     r->sink.on_stream_begin(r->data);
 }
 
@@ -182,6 +201,8 @@ static int on_sse_event(const gw_sse_event_t *ev, void *data)
         snprintf(r->res->error, sizeof(r->res->error), "upstream stream error: %.200s", info.error_message);
         return 1; /* stop parsing */
     }
+    if (info.content)
+        r->att->content_bytes += gw_tokest_scan(ev->data, ev->data_len);
     if ((info.content || info.done) && !r->res->committed)
         stream_commit(r);
     if (info.done) {
@@ -303,6 +324,8 @@ static void done_whole(gw_router_req_t *r)
     r->att->reason = "ok";
     r->att->ms = ms_since(r->att_start_ns);
     r->att->usage = u;
+    if (u.completion_tokens < 0)
+        r->att->content_bytes = gw_tokest_scan(r->resp.ptr, r->resp.len);
     r->res->usage = u;
     r->res->ok = 1;
     finish_response(r, 200, out.ptr, out.len, NULL);
@@ -385,6 +408,7 @@ static int attempt_start(gw_router_req_t *r, const gw_cfg_model_t *m, uint64_t l
     a->provider = p->name;
     a->model = m->model;
     a->usage.prompt_tokens = a->usage.completion_tokens = -1;
+    a->cfg_model = m;
     r->att = a;
     r->model = m;
     r->prov = p;
@@ -467,6 +491,7 @@ gw_router_req_t *gw_router_start(gw_upstream_ctx_t *up, const gw_config_t *cfg, 
     memset(result, 0, sizeof(*result));
     result->stream = op == GW_OP_CHAT && info->stream;
     result->usage.prompt_tokens = result->usage.completion_tokens = -1;
+    result->prompt_chars = info->prompt_chars;
     r->start_ns = gw_now_ns();
     r->deadline_ns = r->start_ns + (uint64_t)cfg->limits.upstream_timeout_ms * 1000000ull;
     gw_buf_init(&r->out, HOLD_MAX * 2);
@@ -492,6 +517,11 @@ void gw_router_cancel(gw_router_req_t *r)
     if (r->att != NULL && r->att->reason == NULL) {
         r->att->reason = "client_abort";
         r->att->ms = ms_since(r->att_start_ns);
+        if (r->xlat != NULL) /* what the upstream reported before the client left */
+            r->att->usage = gw_xlat_usage(r->xlat);
+        else if (r->att->status >= 200 && r->att->status < 300)
+            r->att->content_bytes = gw_tokest_scan(r->resp.ptr, r->resp.len);
     }
+    r->res->upstream_ms = upstream_ms(r);
     router_free(r);
 }

@@ -31,6 +31,8 @@ typedef struct gw_attempt {
     const char *reason;   /* "ok", "status_500", "connect_error", "first_byte_timeout", ... */
     double ms;
     gw_usage_t usage;     /* what this attempt was billed, -1 when unknown */
+    const gw_cfg_model_t *cfg_model; /* the config entry of alias (prices) */
+    size_t content_bytes; /* text the upstream produced (tokest.h), for estimates */
 } gw_attempt_t;
 
 typedef struct gw_router_result {
@@ -45,6 +47,8 @@ typedef struct gw_router_result {
     double ttfb_ms;              /* router start to the first byte for the client */
     gw_usage_t usage;            /* of the answering attempt */
     int usage_estimated;
+    size_t prompt_chars;         /* message text bytes of the request (for estimates) */
+    double upstream_ms;          /* time in upstream attempts: at the stream's commit, then final */
     char error[256];             /* why it failed, "" on success */
 } gw_router_result_t;
 

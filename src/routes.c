@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "ratelimit.h"
+#include "tokest.h"
+#include "usage.h"
 #include "web_page.h"
 
 typedef void (*handler_fn)(gw_route_ctx_t *ctx);
@@ -16,21 +18,89 @@ typedef struct route {
     const char *path;
     handler_fn fn;
     int gateway; /* /v1 routes: auth and rate limits apply */
+    int id;      /* GW_ROUTE_*, for metrics */
 } route_t;
 
 static const route_t routes[] = {
-    {"POST", "/v1/chat/completions", gw_h_chat, 1},
-    {"POST", "/v1/embeddings", gw_h_embeddings, 1},
-    {"POST", "/v1/rerank", gw_h_rerank, 1},
-    {"POST", "/v1/ask", gw_h_ask, 1},
-    {"GET", "/v1/search", gw_h_search, 1},
-    {"POST", "/v1/sql", gw_h_sql, 1},
-    {"GET", "/v1/models", gw_h_models, 1},
-    {"GET", "/", gw_h_page, 0},
-    {"GET", "/favicon.svg", gw_h_favicon, 0},
-    {"GET", "/healthz", gw_h_health, 0},
-    {"GET", "/readyz", gw_h_ready, 0},
+    {"POST", "/v1/chat/completions", gw_h_chat, 1, GW_ROUTE_CHAT},
+    {"POST", "/v1/embeddings", gw_h_embeddings, 1, GW_ROUTE_EMBEDDINGS},
+    {"POST", "/v1/rerank", gw_h_rerank, 1, GW_ROUTE_RERANK},
+    {"POST", "/v1/ask", gw_h_ask, 1, GW_ROUTE_ASK},
+    {"GET", "/v1/search", gw_h_search, 1, GW_ROUTE_SEARCH},
+    {"POST", "/v1/sql", gw_h_sql, 1, GW_ROUTE_SQL},
+    {"GET", "/v1/models", gw_h_models, 1, GW_ROUTE_MODELS},
+    {"GET", "/v1/usage", gw_h_usage, 1, GW_ROUTE_USAGE},
+    {"GET", "/metrics", gw_h_metrics, 0, GW_ROUTE_METRICS},
+    {"GET", "/", gw_h_page, 0, GW_ROUTE_PAGE},
+    {"GET", "/favicon.svg", gw_h_favicon, 0, GW_ROUTE_FAVICON},
+    {"GET", "/healthz", gw_h_health, 0, GW_ROUTE_HEALTH},
+    {"GET", "/readyz", gw_h_ready, 0, GW_ROUTE_READY},
 };
+
+#define MAX_ROUTERS 16
+
+/* Tokens and cost of the request, per tenant and model (usage.h), into l. */
+static long account(gw_route_ctx_t *ctx, gw_reqlog_t *l, const gw_router_result_t **rs, size_t *n)
+{
+    gw_usage_table_t *u = ctx->rt->usage;
+    size_t row = gw_usage_row(u, ctx->tenant);
+    long model = l->model != NULL ? gw_usage_model(u, l->model, l->model_len) : -1;
+    *n = 0;
+    if (l->router != NULL)
+        rs[(*n)++] = l->router;
+    for (size_t i = 0; i < l->n_more_routers && *n < MAX_ROUTERS; i++)
+        if (l->more_routers[i] != NULL)
+            rs[(*n)++] = l->more_routers[i];
+    gw_usage_totals_t tot = {-1, -1, 0, 0};
+    if (*n > 0)
+        gw_usage_account(u, row, model, rs, *n, &tot);
+    else if (l->prompt_tokens >= 0 || l->completion_tokens >= 0)
+        gw_usage_account_tokens(u, row, model, l->prompt_tokens, l->completion_tokens, l->estimated, &tot);
+    else if (model >= 0) { /* asked for a model, never reached one: a request, no tokens */
+        gw_usage_account(u, row, model, rs, 0, &tot);
+        tot.prompt_tokens = tot.completion_tokens = -1;
+    }
+    l->prompt_tokens = tot.prompt_tokens;
+    l->completion_tokens = tot.completion_tokens;
+    l->cost_nusd = tot.cost_nusd;
+    l->cost_usd = (double)tot.cost_nusd / 1e9;
+    l->estimated = tot.estimated;
+    int64_t tokens = (tot.prompt_tokens > 0 ? tot.prompt_tokens : 0) +
+                     (tot.completion_tokens > 0 ? tot.completion_tokens : 0);
+    if (ctx->hold.st != NULL)
+        gw_budget_settle(&ctx->hold, tot.cost_nusd, tokens);
+    else
+        gw_budget_charge(u->tenants[row], tot.cost_nusd);
+    return model;
+}
+
+static void observe(gw_route_ctx_t *ctx, const gw_reqlog_t *l, long model, const gw_router_result_t **rs, size_t n)
+{
+    gw_metrics_t *m = &ctx->req->worker->app->metrics;
+    gw_usage_table_t *u = ctx->rt->usage;
+    int st = gw_metrics_status_slot(l->status), route = ctx->route_id;
+    gw_metrics_add(model >= 0 ? &u->models[model]->requests[route][st] : &m->requests[route][st], 1);
+    gw_hist_observe(&m->latency, l->latency_ms);
+    double up = 0;
+    size_t attempts = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < rs[i]->n_attempts; k++) {
+            const gw_attempt_t *a = &rs[i]->attempts[k];
+            int slot = gw_metrics_reason_slot(a->reason);
+            gw_metrics_add(&m->attempts[slot], 1);
+            if (k + 1 < rs[i]->n_attempts)
+                gw_metrics_add(&m->failovers[slot], 1);
+            up += a->ms;
+            attempts++;
+        }
+    if (attempts > 0) {
+        gw_hist_observe(&m->upstream, up);
+        gw_hist_observe(&m->overhead, l->latency_ms - up);
+        if (l->ttfb_ms > 0)
+            gw_hist_observe(&m->ttft, l->ttfb_ms);
+    }
+    atomic_fetch_sub_explicit(&m->inflight_requests, 1, memory_order_relaxed);
+}
 
 static int str_eq(const char *a, size_t alen, const char *b)
 {
@@ -46,9 +116,27 @@ void gw_route_log(gw_route_ctx_t *ctx, gw_reqlog_t *l)
     l->client_ip = req->client_ip;
     l->tenant = ctx->tenant ? ctx->tenant->id : NULL;
     l->latency_ms = (double)(gw_now_ns() - req->start_ns) / 1e6;
+    const gw_router_result_t *rs[MAX_ROUTERS];
+    size_t n = 0;
+    long model = account(ctx, l, rs, &n);
+    observe(ctx, l, model, rs, n);
     gw_worker_log(req->worker, l);
     gw_runtime_release(ctx->rt);
     ctx->rt = NULL;
+}
+
+/* An error answer and its log line, naming the model asked for (may be NULL). */
+static void route_error_model(gw_route_ctx_t *ctx, int status, const char *type, const char *code, const char *msg,
+                              const char *extra, const char *model, size_t model_len)
+{
+    char alias[128]; /* the body holding model is gone once the answer is sent */
+    size_t n = model_len < sizeof(alias) ? model_len : sizeof(alias) - 1;
+    if (n > 0)
+        memcpy(alias, model, n);
+    gw_http_error(ctx->req, status, type, code, NULL, msg, extra);
+    gw_reqlog_t l = {.status = status, .error = msg, .prompt_tokens = -1, .completion_tokens = -1,
+                     .model = n > 0 ? alias : NULL, .model_len = n};
+    gw_route_log(ctx, &l);
 }
 
 void gw_route_error(gw_route_ctx_t *ctx, int status, const char *type, const char *code, const char *param,
@@ -77,6 +165,7 @@ static int admit_ip(gw_route_ctx_t *ctx)
     const char *ip = ctx->req->client_ip;
     if (gw_ratelimit_take(app->per_ip, ip, strlen(ip), 1.0, gw_now_ns(), &r) == 1)
         return 1;
+    gw_metrics_add(&app->metrics.rejections[GW_REJECT_PER_IP], 1);
     char hdr[256];
     rl_headers(hdr, sizeof(hdr), &r, 1);
     gw_route_error(ctx, 429, "rate_limit_error", "rate_limit_exceeded", NULL,
@@ -118,6 +207,7 @@ static int admit_tenant(gw_route_ctx_t *ctx)
     pthread_mutex_unlock(&ts->lock);
     if (ok == 1)
         return 1;
+    gw_metrics_add(&ctx->req->worker->app->metrics.rejections[GW_REJECT_TENANT_RPS], 1);
     const gw_cfg_bucket_t *cb = &ctx->tenant->rate;
     gw_rl_result_t r = {.limit = (uint64_t)cb->burst, .remaining = 0,
                         .retry_after_s = (uint64_t)(retry < 1 ? 1 : ceil(retry)),
@@ -131,7 +221,9 @@ static int admit_tenant(gw_route_ctx_t *ctx)
 
 void gw_routes_dispatch(gw_http_req_t *req)
 {
-    gw_route_ctx_t stack = {.req = req, .rt = gw_runtime_acquire(req->worker), .route = "unknown"};
+    gw_route_ctx_t stack = {.req = req, .rt = gw_runtime_acquire(req->worker), .route = "unknown",
+                            .route_id = GW_ROUTE_UNKNOWN};
+    atomic_fetch_add_explicit(&req->worker->app->metrics.inflight_requests, 1, memory_order_relaxed);
     int path_known = 0;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const route_t *rt = &routes[i];
@@ -141,6 +233,7 @@ void gw_routes_dispatch(gw_http_req_t *req)
         if (!str_eq(req->method, req->method_len, rt->method))
             continue;
         stack.route = rt->path;
+        stack.route_id = rt->id;
         if (rt->gateway && (!admit_ip(&stack) || !admit_auth(&stack) || !admit_tenant(&stack)))
             return;
         rt->fn(&stack);
@@ -151,4 +244,69 @@ void gw_routes_dispatch(gw_http_req_t *req)
                        "method not allowed on this path", NULL);
     else
         gw_route_error(&stack, 404, "invalid_request_error", "unknown_url", NULL, "unknown route", NULL);
+}
+
+/* ---- budget and tokens_per_min admission ------------------------------------ */
+
+/* The highest prompt and completion prices over the failover chain of the
+ * requested model (the chain the router will walk), nano-USD per token. */
+static void chain_prices(const gw_config_t *cfg, const gw_chat_info_t *info, int64_t *in, int64_t *out)
+{
+    const gw_cfg_model_t *m = gw_config_model(cfg, info->model, info->model_len);
+    *in = *out = 0;
+    if (m == NULL)
+        return;
+    const gw_cfg_fallback_t *fb = gw_config_fallback(cfg, m->alias);
+    size_t max = 1 + (size_t)cfg->limits.retry_budget;
+    for (size_t i = 0; i < max && m != NULL; i++) {
+        int64_t pi = gw_usage_price_nano(m->input_per_mtok), po = gw_usage_price_nano(m->output_per_mtok);
+        *in = pi > *in ? pi : *in;
+        *out = po > *out ? po : *out;
+        const char *next = fb != NULL && i < fb->chain_len ? fb->chain[i] : NULL;
+        m = next != NULL ? gw_config_model(cfg, next, strlen(next)) : NULL;
+    }
+}
+
+static void refuse_budget(gw_route_ctx_t *ctx, const gw_budget_limits_t *lim, const gw_budget_state_t *st,
+                          const gw_chat_info_t *info)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), "tenant '%.64s' has reached its budget (budget_usd %.6f, left %.6f)", ctx->tenant->id,
+             (double)lim->budget_nusd / 1e9, (double)gw_budget_left(st, lim) / 1e9);
+    route_error_model(ctx, 429, "insufficient_quota", "budget_exceeded", msg, NULL, info->model, info->model_len);
+}
+
+int gw_route_reserve(gw_route_ctx_t *ctx, gw_op_t op, const gw_chat_info_t *info)
+{
+    if (ctx->tenant == NULL)
+        return 1;
+    gw_usage_table_t *u = ctx->rt->usage;
+    size_t row = gw_usage_row(u, ctx->tenant);
+    const gw_budget_limits_t *lim = &u->limits[row];
+    if (lim->budget_nusd < 0 && lim->tokens_per_min <= 0)
+        return 1;
+    const gw_config_t *cfg = ctx->rt->cfg;
+    int64_t in = 0, out = 0;
+    chain_prices(cfg, info, &in, &out);
+    int64_t p = gw_tokest_prompt(info->prompt_chars);
+    int64_t c = op != GW_OP_CHAT ? 0 : info->max_tokens >= 0 ? info->max_tokens : cfg->limits.default_max_tokens;
+    if (c > 1000000000)
+        c = 1000000000; /* no int64 overflow at any price */
+    uint64_t retry = 0;
+    gw_err_t rc = gw_budget_reserve(u->tenants[row], lim, p * in + c * out, p + c, gw_now_ns(), &ctx->hold, &retry);
+    gw_metrics_t *m = &ctx->req->worker->app->metrics;
+    if (rc == GW_OK)
+        return 1;
+    if (rc == GW_EDENIED) {
+        gw_metrics_add(&m->rejections[GW_REJECT_BUDGET], 1);
+        refuse_budget(ctx, lim, u->tenants[row], info);
+        return 0;
+    }
+    gw_metrics_add(&m->rejections[GW_REJECT_TENANT_TPM], 1);
+    char hdr[64];
+    snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n", (unsigned long long)retry);
+    route_error_model(ctx, 429, "rate_limit_error", "rate_limit_exceeded",
+                      "too many tokens per minute for this tenant (rate.tokens_per_min limit)", hdr, info->model,
+                      info->model_len);
+    return 0;
 }

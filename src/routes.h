@@ -6,8 +6,10 @@
 #ifndef GW_ROUTES_H
 #define GW_ROUTES_H
 
+#include "budget.h"
 #include "http.h"
 #include "log.h"
+#include "provider.h"
 #include "worker.h"
 
 /* What a handler gets besides the request. */
@@ -16,13 +18,28 @@ typedef struct gw_route_ctx {
     gw_runtime_t *rt;               /* held for the request's life */
     const gw_cfg_tenant_t *tenant;  /* NULL with auth off */
     const char *route;              /* the route's pattern, for logs */
+    int route_id;                   /* GW_ROUTE_* (metrics.h) */
+    gw_budget_hold_t hold;          /* budget / tokens_per_min reservation, settled by gw_route_log */
 } gw_route_ctx_t;
 
 /* Entry point from the connection: one complete request. */
 void gw_routes_dispatch(gw_http_req_t *req);
 
-/* Writes the log line for a request and releases ctx->rt. */
+/* The one place every request ends: accounts its tokens and cost (from
+ * l's router results, see log.h) per tenant and model, settles ctx->hold
+ * with the real cost, adds to the metrics, writes the log line and
+ * releases ctx->rt. Call exactly once per request. */
 void gw_route_log(gw_route_ctx_t *ctx, gw_reqlog_t *l);
+
+/* Admission for a request that will call op's model(s) through the
+ * router: reserves the worst case (estimated prompt tokens + max_tokens,
+ * or limits.default_max_tokens, at the highest prices of the model's
+ * failover chain) against the tenant's budget_usd and tokens_per_min into
+ * ctx->hold. Returns 1 admitted; 0 refused, and then the request has been
+ * answered (429 budget_exceeded, or 429 rate_limit_exceeded with
+ * Retry-After) and logged: the caller must not touch ctx->req again.
+ * Without a tenant (auth off) it admits and holds nothing. */
+int gw_route_reserve(gw_route_ctx_t *ctx, gw_op_t op, const gw_chat_info_t *info);
 
 /* Handlers (h_*.c). Each answers exactly once and calls gw_route_log. */
 void gw_h_chat(gw_route_ctx_t *ctx);
@@ -34,6 +51,8 @@ void gw_h_sql(gw_route_ctx_t *ctx);
 void gw_h_models(gw_route_ctx_t *ctx);
 void gw_h_health(gw_route_ctx_t *ctx);
 void gw_h_ready(gw_route_ctx_t *ctx);
+void gw_h_usage(gw_route_ctx_t *ctx);
+void gw_h_metrics(gw_route_ctx_t *ctx);
 
 /* Answers an OpenAI error and logs it (for handlers and admission). */
 void gw_route_error(gw_route_ctx_t *ctx, int status, const char *type, const char *code, const char *param,

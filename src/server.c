@@ -13,6 +13,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "services.h"
 #include "upstream.h"
+#include "usage.h"
 #include "worker.h"
 
 typedef struct serve_main {
@@ -64,7 +66,8 @@ gw_runtime_t *gw_runtime_new(gw_config_t *cfg, uint64_t generation, const gw_run
     rt->generation = generation;
     rt->auth = gw_auth_table_new();
     rt->tenants = gw_calloc(cfg->tenants_len ? cfg->tenants_len : 1, sizeof(*rt->tenants));
-    if (rt->auth == NULL || rt->tenants == NULL)
+    rt->usage = gw_usage_table_new(cfg, prev != NULL ? prev->usage : NULL);
+    if (rt->auth == NULL || rt->tenants == NULL || rt->usage == NULL)
         goto oom;
     uint64_t now = gw_now_ns();
     for (size_t i = 0; i < cfg->tenants_len; i++) {
@@ -88,6 +91,7 @@ oom:
 fail:
     if (rt != NULL) {
         rt->cfg = NULL;
+        gw_usage_table_free(rt->usage);
         gw_auth_table_free(rt->auth);
         gw_free(rt->tenants);
         gw_free(rt);
@@ -100,6 +104,7 @@ static void runtime_free(gw_runtime_t *rt)
     for (size_t i = 0; i < rt->cfg->tenants_len; i++)
         pthread_mutex_destroy(&rt->tenants[i].lock);
     gw_free(rt->tenants);
+    gw_usage_table_free(rt->usage);
     gw_auth_table_free(rt->auth);
     gw_config_unref(rt->cfg);
     gw_free(rt);
@@ -151,7 +156,9 @@ static void worker_log_flush(gw_worker_t *w)
 {
     if (w->logbuf.len == 0)
         return;
-    gw_log_write(w->app, w->logbuf.ptr, w->logbuf.len);
+    size_t dropped = gw_logwriter_push(w->app->logw, w->logbuf.ptr, w->logbuf.len);
+    if (dropped > 0)
+        gw_metrics_add(&w->app->metrics.log_dropped, dropped);
     gw_buf_reset(&w->logbuf);
 }
 
@@ -399,17 +406,65 @@ static int resolve_listen(const gw_config_t *cfg, struct sockaddr_storage *ss, c
     return -1;
 }
 
+#define LOG_QUEUE_MAX (8u << 20)
+
+/* The writer thread's tick: one usage summary line of the current runtime. */
+static void on_log_tick(void *data, gw_buf_t *out)
+{
+    gw_app_t *app = data;
+    pthread_mutex_lock(&app->rt_lock);
+    gw_runtime_t *rt = atomic_load(&app->rt);
+    atomic_fetch_add(&rt->refcnt, 1);
+    pthread_mutex_unlock(&app->rt_lock);
+    gw_log_format_summary(rt->usage, out);
+    gw_runtime_release(rt);
+}
+
+/* telemetry.log: stdout (default), stderr or a file (appended). */
+static int log_open(gw_app_t *app, const gw_config_t *cfg, char *err, size_t errlen)
+{
+    const char *dest = cfg->telemetry.log;
+    app->log_fd = STDOUT_FILENO;
+    if (dest != NULL && strcmp(dest, "stderr") == 0) {
+        app->log_fd = STDERR_FILENO;
+    } else if (dest != NULL && strcmp(dest, "stdout") != 0 && dest[0] != '\0') {
+        app->log_fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (app->log_fd < 0) {
+            snprintf(err, errlen, "telemetry.log: cannot open '%s': %s", dest, strerror(errno));
+            app->log_fd = STDOUT_FILENO;
+            return -1;
+        }
+        app->log_fd_owned = 1;
+    }
+    app->logw = gw_logwriter_new(app->log_fd, LOG_QUEUE_MAX, cfg->telemetry.flush_interval_s, on_log_tick, app);
+    if (app->logw == NULL) {
+        snprintf(err, errlen, "cannot start the log writer thread");
+        return -1;
+    }
+    return 0;
+}
+
+static void log_close(gw_app_t *app)
+{
+    gw_logwriter_free(app->logw); /* writes what is queued */
+    app->logw = NULL;
+    if (app->log_fd_owned)
+        close(app->log_fd);
+    app->log_fd_owned = 0;
+}
+
 static int app_init(serve_main_t *m, gw_config_t *cfg, char *err, size_t errlen)
 {
     gw_app_t *app = &m->app;
     pthread_mutex_init(&app->rt_lock, NULL);
-    pthread_mutex_init(&app->log_lock, NULL);
-    app->log_fd = STDOUT_FILENO;
+    gw_metrics_init(&app->metrics);
     app->start_ns = gw_now_ns();
     gw_runtime_t *rt = gw_runtime_new(cfg, ++m->generation, NULL, err, errlen);
     if (rt == NULL)
         return -1;
     atomic_init(&app->rt, rt);
+    if (log_open(app, cfg, err, errlen) != 0)
+        return -1;
     app->per_ip = gw_ratelimit_new(64, cfg->per_ip.rps, burst_or_default(cfg->per_ip.rps, cfg->per_ip.burst), 1024);
     if (app->per_ip == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -476,6 +531,7 @@ out:
         gw_log_msg("cannot start: %s", err);
     if (cfg != NULL)
         gw_config_unref(cfg);
+    log_close(&m->app);
     gw_runtime_t *last = atomic_load(&m->app.rt);
     gw_runtime_release(last);
     gw_ratelimit_free(m->app.per_ip);

@@ -22,11 +22,14 @@
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
+#include "logwriter.h"
+#include "metrics.h"
 #include "ratelimit.h"
 
 struct gw_http_conn;
 struct gw_upstream_ctx;
 struct gw_reqlog;
+struct gw_usage_table;
 
 typedef struct gw_tenant_state {
     pthread_mutex_t lock;
@@ -38,6 +41,7 @@ typedef struct gw_runtime {
     gw_config_t *cfg;
     gw_auth_table_t *auth;
     gw_tenant_state_t *tenants; /* parallel to cfg->tenants */
+    struct gw_usage_table *usage; /* accounting and budgets; cells shared with the previous runtime */
     uint64_t generation;
 } gw_runtime_t;
 
@@ -58,8 +62,10 @@ typedef struct gw_app {
     gw_worker_t *workers;
     size_t n_workers;
     atomic_int draining;
-    pthread_mutex_t log_lock; /* one log line is written whole */
-    int log_fd;
+    int log_fd;                /* telemetry.log: stdout, stderr or an opened file */
+    int log_fd_owned;
+    gw_logwriter_t *logw;      /* the request log's writer thread */
+    gw_metrics_t metrics;      /* process-wide counters (atomics) */
     uint64_t start_ns;
 } gw_app_t;
 
@@ -91,7 +97,7 @@ void gw_runtime_release(gw_runtime_t *rt);
 gw_runtime_t *gw_runtime_new(gw_config_t *cfg, uint64_t generation, const gw_runtime_t *prev, char *err,
                              size_t errlen);
 
-/* Queues one request log line; written at the end of this loop turn. */
+/* Queues one request log line; handed to the writer at the end of this loop turn. */
 void gw_worker_log(gw_worker_t *w, const struct gw_reqlog *l);
 
 /* Monotonic clock in nanoseconds. */

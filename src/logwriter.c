@@ -1,0 +1,159 @@
+/* logwriter.c - bounded queue + writer thread for request log lines (see logwriter.h). */
+#include "logwriter.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+
+struct gw_logwriter {
+    int fd;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    gw_buf_t queue; /* filled by workers under lock */
+    gw_buf_t spare; /* written by the thread outside the lock */
+    gw_buf_t tick;  /* the tick callback's lines */
+    int stop;
+    uint32_t interval_s;
+    gw_logwriter_tick_cb cb;
+    void *data;
+    _Atomic uint64_t dropped;
+};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere to write: lines are lost, the gateway goes on */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void deadline_after(struct timespec *ts, uint32_t s)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += s;
+}
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void *writer_main(void *arg)
+{
+    gw_logwriter_t *w = arg;
+    struct timespec next, now;
+    deadline_after(&next, w->interval_s);
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->queue.len == 0 && !w->stop) {
+            if (w->cb == NULL || w->interval_s == 0) {
+                pthread_cond_wait(&w->cond, &w->lock);
+                continue;
+            }
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (!before(&now, &next) || pthread_cond_timedwait(&w->cond, &w->lock, &next) == ETIMEDOUT)
+                break;
+        }
+        gw_buf_t tmp = w->queue; /* swap: workers fill the other buffer meanwhile */
+        w->queue = w->spare;
+        w->spare = tmp;
+        int stop = w->stop;
+        pthread_mutex_unlock(&w->lock);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        write_all(w->fd, w->spare.ptr, w->spare.len);
+        gw_buf_reset(&w->spare);
+        if (w->cb != NULL && w->interval_s > 0 && !before(&now, &next)) {
+            w->cb(w->data, &w->tick);
+            write_all(w->fd, w->tick.ptr, w->tick.len);
+            gw_buf_reset(&w->tick);
+            deadline_after(&next, w->interval_s);
+        }
+        pthread_mutex_lock(&w->lock);
+        if (stop && w->queue.len == 0)
+            break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+gw_logwriter_t *gw_logwriter_new(int fd, size_t queue_max, uint32_t interval_s, gw_logwriter_tick_cb cb, void *data)
+{
+    gw_logwriter_t *w = gw_calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    w->fd = fd;
+    w->interval_s = interval_s;
+    w->cb = cb;
+    w->data = data;
+    gw_buf_init(&w->queue, queue_max);
+    gw_buf_init(&w->spare, queue_max);
+    gw_buf_init(&w->tick, 64u << 20);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&w->lock, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->lock);
+        gw_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static size_t count_lines(const char *p, size_t n)
+{
+    size_t c = 0;
+    for (const char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))) != NULL; q++)
+        c++;
+    return c ? c : 1;
+}
+
+size_t gw_logwriter_push(gw_logwriter_t *w, const char *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&w->lock);
+    int was_empty = w->queue.len == 0;
+    gw_err_t rc = w->queue.len + n <= w->queue.max ? gw_buf_add(&w->queue, p, n) : GW_ETOOBIG;
+    if (rc == GW_OK && was_empty)
+        pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    if (rc == GW_OK)
+        return 0;
+    size_t lines = count_lines(p, n);
+    atomic_fetch_add_explicit(&w->dropped, lines, memory_order_relaxed);
+    return lines;
+}
+
+uint64_t gw_logwriter_dropped(gw_logwriter_t *w) { return atomic_load_explicit(&w->dropped, memory_order_relaxed); }
+
+void gw_logwriter_free(gw_logwriter_t *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    gw_buf_free(&w->queue);
+    gw_buf_free(&w->spare);
+    gw_buf_free(&w->tick);
+    gw_free(w);
+}
