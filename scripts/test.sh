@@ -41,6 +41,15 @@ trap './scripts/clickhouse.sh all stop >/dev/null 2>&1 || true' EXIT
 export LLMGW_CLICKHOUSE_URL=http://127.0.0.1:18123
 export LLMGW_CLICKHOUSE_CLUSTER_URLS=http://127.0.0.1:18124,http://127.0.0.1:18125
 # <<< clickhouse <<<
+# >>> redis (scripts/redis.sh; schema cache, shared limits and budgets) >>>
+# A private redis-server on 127.0.0.1:16379 (no persistence) for test_redis*,
+# test_schema_cache and the integration suites; stopped on exit by the same
+# trap as ClickHouse. With CI=true those tests fail, not skip, when it does
+# not answer. The tests that kill and restart a server use their own ports.
+./scripts/redis.sh start 16379
+trap './scripts/clickhouse.sh all stop >/dev/null 2>&1 || true; ./scripts/redis.sh stop 16379 >/dev/null 2>&1 || true' EXIT
+export LLMGW_REDIS_URL=redis://127.0.0.1:16379
+# <<< redis <<<
 # the ask evaluation's figures, for the CI log (ctest below gates on them again under ASan)
 ./build/test_ask_eval | sed -n '/^class /,/^pipeline time/p'
 ctest --test-dir build-asan --output-on-failure -j1
