@@ -14,8 +14,12 @@
 #include "alloc.h"
 #include "config.h"
 #include "formatter.h"
+#include "formatter_llm.h"
+#include "llm_call.h"
+#include "planner_llm.h"
 #include "planner_rules.h"
 #include "retriever.h"
+#include "schema_cache.h"
 #include "taxonomy.h"
 
 struct gw_ask {
@@ -30,6 +34,11 @@ struct gw_ask {
     char *project, *dataset;
     const char *engine_name;
     atomic_uint_least64_t guard_refusals;
+    /* LLM planner and formatter (ask.planner, ask.formatter) */
+    char *planner_model;   /* the alias, or NULL */
+    int planner_llm;       /* mode llm, or auto with a configured alias */
+    char *formatter_model; /* the alias, or NULL */
+    int formatter_llm;     /* mode llm with an alias */
 };
 
 static double now_ms(void)
@@ -103,6 +112,39 @@ static gw_err_t pick_dialects(gw_ask_t *a, const gw_config_t *cfg, char *err, si
     return GW_OK;
 }
 
+static int alias_known(const gw_config_t *cfg, const char *alias)
+{
+    return cfg != NULL && alias != NULL && gw_config_model(cfg, alias, strlen(alias)) != NULL;
+}
+
+/* ask.planner.mode auto|llm|rules and ask.formatter.mode template|llm. */
+static gw_err_t pick_llm(gw_ask_t *a, const gw_config_t *cfg)
+{
+    const gw_cfg_ask_t *c = cfg != NULL ? &cfg->ask : NULL;
+    const char *pm = c != NULL && c->planner_mode != NULL ? c->planner_mode : "auto";
+    const char *fm = c != NULL && c->formatter_mode != NULL ? c->formatter_mode : "template";
+    const char *palias = c != NULL ? c->planner_model : NULL;
+    const char *falias = c != NULL && c->formatter_model != NULL ? c->formatter_model : palias;
+    if (strcmp(pm, "llm") == 0 || (strcmp(pm, "auto") == 0 && alias_known(cfg, palias)))
+        a->planner_llm = 1;
+    a->formatter_llm = strcmp(fm, "llm") == 0 && alias_known(cfg, falias);
+    if (palias != NULL && (a->planner_model = gw_strdup(palias)) == NULL)
+        return GW_ENOMEM;
+    if (a->formatter_llm && (a->formatter_model = gw_strdup(falias)) == NULL)
+        return GW_ENOMEM;
+    return GW_OK;
+}
+
+int gw_ask_wants_llm(const gw_ask_t *a)
+{
+    return a != NULL && (a->planner_llm || a->formatter_llm);
+}
+
+int gw_ask_llm_planner_available(const gw_ask_t *a)
+{
+    return a != NULL && a->planner_model != NULL && a->target.dialect != GW_DIALECT_BIGQUERY;
+}
+
 gw_ask_t *gw_ask_new(const gw_config_t *cfg, gw_engine_t *engine, gw_guard_t *guard, char *err, size_t errlen)
 {
     gw_ask_t *a = NULL;
@@ -118,7 +160,7 @@ gw_ask_t *gw_ask_new(const gw_config_t *cfg, gw_engine_t *engine, gw_guard_t *gu
     atomic_init(&a->guard_refusals, 0);
     if ((a->tax = gw_taxonomy_load(NULL, err, errlen)) == NULL)
         goto fail;
-    if (engine != NULL && gw_engine_describe(engine, 1000, &a->schema, derr, sizeof derr) != GW_OK)
+    if (engine != NULL && gw_schema_cache_describe(cfg, engine, 1000, &a->schema, derr, sizeof derr) != GW_OK)
         a->schema = NULL; /* the taxonomy's values stand in */
     if ((a->rt = gw_retriever_new(a->tax, a->schema, err, errlen)) == NULL)
         goto fail;
@@ -127,6 +169,8 @@ gw_ask_t *gw_ask_new(const gw_config_t *cfg, gw_engine_t *engine, gw_guard_t *gu
         goto oom;
     if (rc != GW_OK)
         goto fail;
+    if (pick_llm(a, cfg) != GW_OK)
+        goto oom;
     a->ctx.rt = a->rt;
     a->ctx.tax = a->tax;
     a->ctx.today = reference_day(engine);
@@ -147,6 +191,8 @@ void gw_ask_free(gw_ask_t *a)
     gw_taxonomy_free(a->tax);
     gw_free(a->project);
     gw_free(a->dataset);
+    gw_free(a->planner_model);
+    gw_free(a->formatter_model);
     gw_free(a);
 }
 
@@ -157,6 +203,7 @@ void gw_ask_answer_free(gw_ask_answer_t *ans)
     gw_free(ans->question);
     gw_free(ans->answer);
     gw_free(ans->sql);
+    gw_free(ans->planner_fallback);
     gw_result_free(ans->rows);
     memset(ans, 0, sizeof *ans);
 }
@@ -170,6 +217,7 @@ typedef struct run {
     double t;     /* start of the current stage */
     double t0;    /* start of the run */
     gw_plan_t plan;
+    double llm_guard_ms, llm_exec_ms; /* spent in the LLM planner's tries */
 } run_t;
 
 static void stage(run_t *r, const char *name, double *slot)
@@ -179,6 +227,14 @@ static void stage(run_t *r, const char *name, double *slot)
     r->t = t;
     if (r->o->on_stage != NULL)
         r->o->on_stage(r->o->cb_data, name, *slot);
+}
+
+/* Reports a stage whose duration was measured in pieces. */
+static void stage_took(run_t *r, const char *name, double *slot, double ms)
+{
+    *slot = ms;
+    if (r->o->on_stage != NULL)
+        r->o->on_stage(r->o->cb_data, name, ms);
 }
 
 static void new_id(char id[32])
@@ -274,18 +330,170 @@ static gw_err_t execute(run_t *r, const gw_buf_t *sql, int *failed)
     return GW_OK;
 }
 
-static gw_err_t format(run_t *r, const char *question)
+/* ---- the answer sentence ---- */
+
+static void on_delta(void *data, const char *text, size_t len)
+{
+    run_t *r = data;
+    if (r->o->on_token != NULL)
+        r->o->on_token(r->o->cb_data, text, len);
+}
+
+/* The LLM formatter's sentence in *text when it is grounded; else NULL
+ * (out->replaced when it was written but not grounded). */
+static gw_err_t llm_sentence(run_t *r, const char *question, char **text)
+{
+    gw_llm_result_t res;
+    gw_err_t rc = gw_format_llm(r->o->llm, r->a->formatter_model, question, r->out->sql, r->out->rows, on_delta, r,
+                                &res);
+    *text = NULL;
+    if (rc == GW_OK && res.ok && res.text_len > 0) {
+        r->out->formatter = "llm";
+        if (gw_grounded_q(res.text, r->out->rows, question)) {
+            *text = res.text;
+            res.text = NULL;
+        } else {
+            r->out->replaced = true;
+        }
+    }
+    gw_llm_result_free(&res);
+    return rc == GW_ENOMEM ? rc : GW_OK;
+}
+
+/* The answer: the LLM formatter's when configured and grounded, else the
+ * template's (the plan's sentence, or the generic one for LLM SQL). */
+static gw_err_t format(run_t *r, const char *question, int llm_plan)
 {
     gw_buf_t b;
+    char *llm = NULL;
+    gw_err_t rc = GW_OK;
+    if (r->a->formatter_llm && r->o->llm != NULL && (rc = llm_sentence(r, question, &llm)) != GW_OK)
+        return rc;
+    if (llm != NULL) {
+        r->out->grounded = true;
+        r->out->answer = llm;
+        return GW_OK;
+    }
     gw_buf_init(&b, 1u << 20);
-    gw_err_t rc = gw_format_answer(&r->plan, r->out->rows, &b);
+    rc = llm_plan ? gw_format_generic(r->out->rows, &b) : gw_format_answer(&r->plan, r->out->rows, &b);
     if (rc == GW_OK) {
-        r->out->grounded = gw_grounded_q(b.ptr, r->out->rows, question) != 0;
+        r->out->grounded = !r->out->replaced && gw_grounded_q(b.ptr, r->out->rows, question) != 0;
         r->out->answer = gw_buf_take(&b, NULL);
         rc = r->out->answer != NULL ? GW_OK : GW_ENOMEM;
     }
     gw_buf_free(&b);
     return rc;
+}
+
+/* ---- the LLM planner's path ---- */
+
+/* Guards and runs one SQL the LLM proposed (gw_llm_try_cb). */
+static gw_err_t try_sql(void *data, const char *sql, int *rejected, char *why, size_t whylen)
+{
+    run_t *r = data;
+    gw_ask_t *a = r->a;
+    size_t cap = r->o->max_rows ? r->o->max_rows : GW_ASK_MAX_ROWS;
+    gw_query_opts_t qo = {cap, r->o->timeout_ms ? r->o->timeout_ms : GW_ASK_TIMEOUT_MS};
+    gw_guard_verdict_t v;
+    gw_query_info_t info;
+    gw_result_t *rows = NULL;
+    gw_buf_t g;
+    double t0 = now_ms(), t1;
+    *rejected = 1;
+    if (r->o->on_plan != NULL)
+        r->o->on_plan(r->o->cb_data, sql, "llm");
+    gw_buf_init(&g, GW_GUARD_MAX_SQL + 64);
+    gw_err_t rc = gw_guard_check(a->guard, sql, strlen(sql), (int64_t)cap, &g, &v);
+    r->llm_guard_ms += (t1 = now_ms()) - t0;
+    if (rc != GW_OK && rc != GW_ENOMEM) {
+        snprintf(why, whylen, "the SQL guard refused it (%s): %s", gw_guard_reason_name(v.reason), v.message);
+        rc = GW_OK;
+    } else if (rc == GW_OK && a->engine == NULL) {
+        snprintf(why, whylen, "no catalog engine is available");
+    } else if (rc == GW_OK) {
+        rc = gw_engine_query_result(a->engine, g.ptr, g.len, &qo, &rows, &info);
+        r->llm_exec_ms += now_ms() - t1;
+        if (rc != GW_OK && rc != GW_ENOMEM) {
+            snprintf(why, whylen, "the engine failed: %s",
+                     rc == GW_ETIMEOUT ? "it took too long" : info.message[0] ? info.message : gw_strerror(rc));
+            rc = GW_OK;
+        } else if (rc == GW_OK) {
+            *rejected = 0;
+            gw_result_free(r->out->rows);
+            r->out->rows = rows;
+            r->out->row_count = rows->row_count;
+            r->out->truncated = rows->truncated;
+            rc = set_text(&r->out->sql, g.ptr);
+        }
+    }
+    gw_buf_free(&g);
+    return rc;
+}
+
+static const char *llm_refusal_sentence(gw_plan_status_t s)
+{
+    switch (s) {
+    case GW_PLAN_UNSAFE: return "I can't do that: I only read the product catalog, and this asks for something else.";
+    case GW_PLAN_AMBIGUOUS: return "That question is ambiguous for the catalog; please say more precisely what you mean.";
+    default:
+        return "I can only answer questions about the product catalog: products, categories, brands, prices, "
+               "warehouses and stock.";
+    }
+}
+
+/* Stages, rows and answer of a question the LLM planner handled. */
+static gw_err_t llm_finish(run_t *r, const char *question, const gw_llm_plan_out_t *po)
+{
+    gw_ask_answer_t *out = r->out;
+    double plan = now_ms() - r->t - r->llm_guard_ms - r->llm_exec_ms;
+    out->planner = "llm";
+    stage_took(r, "plan", &out->timings_ms.plan, plan > 0 ? plan : 0);
+    r->t = now_ms();
+    if (po->outcome == GW_LLM_REFUSED)
+        return refuse(r, reason_of(po->refusal), llm_refusal_sentence(po->refusal));
+    stage_took(r, "guard", &out->timings_ms.guard, r->llm_guard_ms);
+    stage_took(r, "execute", &out->timings_ms.execute, r->llm_exec_ms);
+    if (r->o->on_rows != NULL)
+        r->o->on_rows(r->o->cb_data, out->rows);
+    gw_err_t rc = format(r, question, 1);
+    stage(r, "format", &out->timings_ms.format);
+    return rc;
+}
+
+/* The LLM planner. *handled 0: the rules planner answers, and
+ * out->planner_fallback says why. */
+static gw_err_t llm_plan_and_run(run_t *r, const char *question, const gw_rquery_t *q, int *handled)
+{
+    gw_ask_t *a = r->a;
+    gw_llm_prompt_in_t in = {question, q, a->schema, a->tax, a->target.dialect,
+                             r->o->max_rows ? r->o->max_rows : GW_ASK_MAX_ROWS, a->ctx.today};
+    gw_llm_plan_out_t po;
+    char msg[400];
+    *handled = 0;
+    if (!gw_ask_llm_planner_available(a) || r->o->llm == NULL)
+        return set_text(&r->out->planner_fallback, a->planner_model == NULL ? "no ask.planner.model is configured"
+                                                   : r->o->llm == NULL   ? "no LLM bridge for this request"
+                                                                         : "the LLM planner does not write BigQuery SQL");
+    gw_err_t rc = gw_plan_llm(r->o->llm, a->planner_model, &in, try_sql, r, &po);
+    if (rc != GW_OK)
+        return rc;
+    r->out->llm_rounds = po.rounds;
+    if (po.outcome == GW_LLM_RAN || po.outcome == GW_LLM_REFUSED) {
+        *handled = 1;
+        rc = llm_finish(r, question, &po);
+    } else {
+        snprintf(msg, sizeof msg, "%s: %s",
+                 po.outcome == GW_LLM_UNAVAILABLE ? "every LLM failed" : "no SQL the guard and engine accepted",
+                 po.why);
+        rc = set_text(&r->out->planner_fallback, msg);
+    }
+    gw_llm_plan_out_free(&po);
+    return rc;
+}
+
+static int use_llm_planner(const run_t *r)
+{
+    return r->o->planner == GW_ASK_PLANNER_LLM || (r->o->planner == GW_ASK_PLANNER_CONFIG && r->a->planner_llm);
 }
 
 /* Plan -> SQL -> guard -> engine -> answer, after retrieval. */
@@ -296,6 +504,12 @@ static gw_err_t plan_and_run(run_t *r, const char *question, const gw_rquery_t *
     gw_err_t rc;
     int stop = 0;
     gw_plan_rules(&r->a->ctx, question, q, &r->plan);
+    if (use_llm_planner(r) && r->plan.status != GW_PLAN_UNSAFE) { /* the rules spot injections first */
+        int handled = 0;
+        rc = llm_plan_and_run(r, question, q, &handled);
+        if (rc != GW_OK || handled)
+            return rc;
+    }
     if (r->plan.status != GW_PLAN_OK) {
         stage(r, "plan", &out->timings_ms.plan);
         return refuse(r, reason_of(r->plan.status), r->plan.message);
@@ -318,7 +532,7 @@ static gw_err_t plan_and_run(run_t *r, const char *question, const gw_rquery_t *
     if (rc == GW_OK && !stop) {
         if (r->o->on_rows != NULL)
             r->o->on_rows(r->o->cb_data, out->rows);
-        rc = format(r, question);
+        rc = format(r, question, 0);
         stage(r, "format", &out->timings_ms.format);
     }
     gw_buf_free(&sql);

@@ -21,6 +21,7 @@
 #include "sql_guard.h"
 
 struct gw_config;
+struct gw_llm_chan;
 
 #define GW_ASK_MAX_ROWS 1000     /* default row cap of an answer */
 #define GW_ASK_TIMEOUT_MS 10000  /* default engine timeout */
@@ -45,7 +46,7 @@ typedef struct gw_ask_answer {
     char *answer;         /* the sentence; a refusal says why */
     char *sql;            /* the SQL that ran (or was refused); NULL when no plan was made */
     const char *engine;   /* "duckdb", "clickhouse", "bigquery" (static) */
-    const char *planner;  /* "rules" (static) */
+    const char *planner;  /* "rules" or "llm" (static) */
     gw_result_t *rows;    /* NULL when nothing ran */
     size_t row_count;
     bool truncated;
@@ -53,6 +54,12 @@ typedef struct gw_ask_answer {
     bool refused;
     gw_ask_reason_t reason;
     gw_ask_timings_t timings_ms;
+    /* LLM paths; the JSON carries these members only when an LLM was
+     * asked (the rules + template default keeps system.md 2's shape). */
+    const char *formatter;  /* "llm" when the LLM formatter ran, else NULL (static) */
+    bool replaced;          /* the LLM's answer was not grounded: the template's replaced it */
+    char *planner_fallback; /* why the rules planner answered instead of the LLM one, or NULL */
+    int llm_rounds;         /* LLM planner calls made */
 } gw_ask_answer_t;
 
 /* Called once per stage, in order: "cache", "retrieve", "plan", "guard",
@@ -62,6 +69,15 @@ typedef void (*gw_ask_stage_cb)(void *data, const char *stage, double ms);
 typedef void (*gw_ask_plan_cb)(void *data, const char *sql, const char *planner);
 /* Called once with the rows, after "execute" and before "format". */
 typedef void (*gw_ask_rows_cb)(void *data, const gw_result_t *result);
+/* Called with the LLM formatter's text as it streams (pieces of valid
+ * UTF-8, in order), before "format". */
+typedef void (*gw_ask_token_cb)(void *data, const char *text, size_t len);
+
+typedef enum gw_ask_planner_pick {
+    GW_ASK_PLANNER_CONFIG = 0, /* ask.planner.mode */
+    GW_ASK_PLANNER_RULES,
+    GW_ASK_PLANNER_LLM
+} gw_ask_planner_pick_t;
 
 typedef struct gw_ask_opts {
     size_t max_rows;     /* 0: GW_ASK_MAX_ROWS */
@@ -69,7 +85,12 @@ typedef struct gw_ask_opts {
     gw_ask_stage_cb on_stage;
     gw_ask_plan_cb on_plan;
     gw_ask_rows_cb on_rows;
+    gw_ask_token_cb on_token;
     void *cb_data;
+    /* The LLM bridge of this request (its tenant, the router's loop), or
+     * NULL: then the rules planner and the template formatter answer. */
+    struct gw_llm_chan *llm;
+    gw_ask_planner_pick_t planner; /* the request's choice */
 } gw_ask_opts_t;
 
 typedef struct gw_ask gw_ask_t;
@@ -86,7 +107,16 @@ gw_ask_t *gw_ask_new(const struct gw_config *cfg, gw_engine_t *engine, gw_guard_
 void gw_ask_free(gw_ask_t *a);
 
 /* Answers question (NUL-terminated UTF-8) synchronously into *out (whose
- * previous contents are not freed). Refusals (out_of_scope, unsafe,
+ * previous contents are not freed). With o->llm and an LLM planner
+ * (ask.planner.mode llm, or auto with ask.planner.model set) the question
+ * is planned by the LLM through the router (the rules planner still
+ * refuses unsafe questions first; every SQL passes the guard; errors go
+ * back to the model up to GW_LLM_PLAN_RETRIES times); when every LLM
+ * fails or no SQL is accepted, the rules planner answers and
+ * out->planner_fallback says why. ask.formatter.mode llm streams the
+ * sentence through on_token; an answer with a number not grounded in the
+ * rows is replaced by the template's (out->replaced, grounded false).
+ * Refusals (out_of_scope, unsafe,
  * ambiguous) and engine failures (engine_error) are answers, returned with
  * GW_OK and out->refused. Errors: GW_EINVAL (NULL arguments, invalid
  * UTF-8 or NUL byte), GW_ETOOBIG (longer than GW_RT_MAX_QUESTION bytes),
@@ -99,6 +129,12 @@ gw_err_t gw_ask_answer_to_json(const gw_ask_answer_t *ans, gw_buf_t *out);
 
 /* "out_of_scope", "unsafe", "ambiguous", "engine_error"; NULL for GW_ASK_OK. */
 const char *gw_ask_reason_name(gw_ask_reason_t r);
+/* 1 when ask.planner or ask.formatter would call an LLM (a channel is
+ * worth opening for gw_ask_opts_t.llm). */
+int gw_ask_wants_llm(const gw_ask_t *a);
+/* 1 when the LLM planner can be used (a model alias, an engine other than
+ * BigQuery); pick GW_ASK_PLANNER_LLM is refused otherwise. */
+int gw_ask_llm_planner_available(const gw_ask_t *a);
 /* The reference day of relative dates (days since 1970-01-01). */
 int32_t gw_ask_today(const gw_ask_t *a);
 /* How many plans the SQL guard refused (a planner bug when > 0). */

@@ -1,6 +1,8 @@
 /* ask_cli.c - `llmgw ask "QUESTION"` (ask_cli.h): options, the engine and
  * SQL guard as `llmgw sql` opens them, one gw_ask_run, and the answer on
- * stdout (the sentence, or the JSON object with --json).
+ * stdout (the sentence, or the JSON object with --json). When the config
+ * asks for the LLM planner or formatter, a private loop thread runs the
+ * router (llm_call.h) and the formatter's text streams to the terminal.
  */
 #include "ask_cli.h"
 
@@ -16,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "engine.h"
+#include "llm_call.h"
 #include "sql_guard.h"
 
 static const char usage[] = "usage: llmgw ask [--json] [--engine duckdb|clickhouse|bigquery] [--config FILE]\n"
@@ -142,12 +145,31 @@ static gw_err_t open_engine(const ask_args_t *a, const gw_config_t *cfg, gw_guar
     return gw_engine_open(cfg, bq ? NULL : gw_guard_engine_hook, bq ? NULL : guard, e, err, errlen);
 }
 
-static int print_answer(const ask_args_t *a, const gw_ask_answer_t *ans)
+/* The LLM formatter's text as it comes (sentence mode only). */
+typedef struct streamed {
+    gw_buf_t text;
+} streamed_t;
+
+static void on_token(void *data, const char *text, size_t len)
+{
+    streamed_t *s = data;
+    gw_buf_add(&s->text, text, len);
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+static int print_answer(const ask_args_t *a, const gw_ask_answer_t *ans, const streamed_t *st)
 {
     gw_buf_t b;
     gw_err_t rc = GW_OK;
+    const char *text = ans->answer != NULL ? ans->answer : "";
+    if (!a->json && st->text.len > 0 && strcmp(st->text.ptr, text) == 0) {
+        printf("\n");
+        return 0;
+    }
     if (!a->json) {
-        printf("%s\n", ans->answer != NULL ? ans->answer : "");
+        printf("%s%s%s\n", st->text.len > 0 ? "\n" : "",
+               ans->replaced ? "(the LLM's answer had a number not in the rows; the checked answer:)\n" : "", text);
         return 0;
     }
     gw_buf_init(&b, 1u << 30);
@@ -170,10 +192,13 @@ int gw_ask_cmd(int argc, char **argv)
     gw_engine_t *e = NULL;
     gw_ask_t *ask = NULL;
     gw_ask_answer_t ans = {0};
+    gw_llm_thread_t *llm = NULL;
+    streamed_t st;
     char err[1024] = "";
     int code = 1;
     if (ask_parse(&a, argc, argv) != 0)
         return 2;
+    gw_buf_init(&st.text, 1u << 20);
     if ((cfg = ask_load_config(&a, err, sizeof err)) == NULL) {
         fail(&a, "config_error", err);
         goto out;
@@ -195,6 +220,15 @@ int gw_ask_cmd(int argc, char **argv)
     gw_ask_opts_t o = {0};
     o.max_rows = a.max_rows;
     o.timeout_ms = (uint32_t)a.timeout_ms;
+    if (gw_ask_wants_llm(ask) && (llm = gw_llm_thread_start(cfg, NULL, err, sizeof err)) == NULL) {
+        fail(&a, "internal_error", err);
+        goto out;
+    }
+    o.llm = llm != NULL ? gw_llm_thread_chan(llm) : NULL;
+    if (!a.json) {
+        o.on_token = on_token;
+        o.cb_data = &st;
+    }
     rc = gw_ask_run(ask, a.question, &o, &ans);
     if (rc == GW_EINVAL || rc == GW_ETOOBIG) {
         fprintf(stderr, "llmgw ask: %s\n", rc == GW_ETOOBIG ? "the question is too long" : "the question is not valid UTF-8 text");
@@ -205,9 +239,11 @@ int gw_ask_cmd(int argc, char **argv)
         fail(&a, "internal_error", gw_strerror(rc));
         goto out;
     }
-    code = print_answer(&a, &ans);
+    code = print_answer(&a, &ans, &st);
 out:
     fflush(stdout);
+    gw_llm_thread_stop(llm);
+    gw_buf_free(&st.text);
     gw_ask_answer_free(&ans);
     gw_ask_free(ask);
     gw_engine_close(e);

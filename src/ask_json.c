@@ -1,6 +1,7 @@
 /* ask_json.c - the JSON answer object of system.md 2 (ask.h):
  * {"id","question","answer","sql","engine","planner","columns","rows",
- *  "row_count","truncated","grounded","refused","reason","timings_ms"}.
+ *  "row_count","truncated","grounded","refused","reason","timings_ms"},
+ * plus the LLM members when an LLM was asked.
  */
 #include <string.h>
 
@@ -40,6 +41,20 @@ static gw_err_t rows_members(gw_buf_t *b, const gw_ask_answer_t *a)
     return rc;
 }
 
+/* Only when an LLM was asked: "formatter", "replaced", "planner_fallback",
+ * "llm_rounds" (the rules + template default keeps system.md 2's shape). */
+static gw_err_t llm_members(gw_buf_t *b, const gw_ask_answer_t *a)
+{
+    gw_err_t rc = GW_OK;
+    if (a->formatter != NULL)
+        rc = gw_buf_printf(b, ",\"formatter\":\"%s\",\"replaced\":%s", a->formatter, a->replaced ? "true" : "false");
+    if (rc == GW_OK && a->planner_fallback != NULL)
+        rc = str_member(b, "planner_fallback", a->planner_fallback, 1);
+    if (rc == GW_OK && a->llm_rounds > 0)
+        rc = gw_buf_printf(b, ",\"llm_rounds\":%d", a->llm_rounds);
+    return rc;
+}
+
 gw_err_t gw_ask_answer_to_json(const gw_ask_answer_t *a, gw_buf_t *b)
 {
     const gw_ask_timings_t *t = &a->timings_ms;
@@ -63,6 +78,8 @@ gw_err_t gw_ask_answer_to_json(const gw_ask_answer_t *a, gw_buf_t *b)
                            a->refused ? "true" : "false");
     if (rc == GW_OK)
         rc = str_member(b, "reason", a->refused ? gw_ask_reason_name(a->reason) : NULL, 1);
+    if (rc == GW_OK)
+        rc = llm_members(b, a);
     if (rc == GW_OK)
         rc = gw_buf_printf(b,
                            ",\"timings_ms\":{\"cache\":%.3f,\"retrieve\":%.3f,\"plan\":%.3f,\"guard\":%.3f,"

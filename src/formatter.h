@@ -27,6 +27,13 @@
  * GW_ETOOBIG when out is full. */
 gw_err_t gw_format_answer(const gw_plan_t *p, const gw_result_t *r, gw_buf_t *out);
 
+/* Appends a sentence for any result (SQL the LLM planner wrote, whose
+ * plan the template does not know): "No rows matched.", "units: 1,284."
+ * or "N rows: a, b; c, d; ..." with at most GW_FMT_LIST_SHOWN rows shown.
+ * Every number in it is a cell or the row count (grounded by
+ * construction). GW_EINVAL for NULL arguments, GW_ETOOBIG. */
+gw_err_t gw_format_generic(const gw_result_t *r, gw_buf_t *out);
+
 /* Returns 1 when every number written in answer (digits, with optional $,
  * thousands commas and decimals; signs ignored) equals a value of rows, a
  * number inside one of its text cells (codes, dates), the value rounded to

@@ -1,14 +1,20 @@
 /* h_catalog.c - the catalog routes: POST /v1/ask (JSON or SSE events),
  * GET /v1/search, POST /v1/sql (admin keys only). Engine work never runs
  * on a worker's loop: each request is a job on libuv's thread pool, and
- * the answer is written from the loop when the job is done.
+ * the answer is written from the loop when the job is done. An ask job
+ * has an LLM channel (llm_call.h) on the worker's loop: its LLM calls go
+ * through the router under the caller's tenant, and its SSE events (stage,
+ * plan, rows, token...) are queued by the pool thread and written by the
+ * loop as they happen. A client that leaves cancels the job's LLM calls.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "llm_call.h"
 #include "routes.h"
 #include "services.h"
 
@@ -29,8 +35,13 @@ typedef struct job {
     int stream;
     int aborted;  /* the client left while the job ran */
     int status;
-    gw_buf_t out; /* the JSON answer, or the SSE events */
+    gw_buf_t out; /* the JSON answer */
     char error[GW_ENGINE_MSG_MAX];
+    gw_ask_planner_pick_t planner;
+    gw_llm_chan_t *llm;  /* ask jobs: LLM calls and SSE wakeups (loop side) */
+    pthread_mutex_t mu;  /* guards q */
+    gw_buf_t q;          /* SSE bytes from the pool thread not yet written */
+    int began;           /* loop: the stream's head went out */
 } job_t;
 
 static gw_services_t *services_or_503(gw_route_ctx_t *ctx)
@@ -50,13 +61,20 @@ static gw_services_t *services_or_503(gw_route_ctx_t *ctx)
 
 /* ---- the thread-pool side ------------------------------------------------- */
 
-static void sse_event(gw_buf_t *b, const char *name, const char *json, size_t len)
+/* Queues one SSE event for the loop (any thread); wake: flush it now. */
+static void sse_event(job_t *j, const char *name, const char *json, size_t len, int wake)
 {
-    gw_buf_adds(b, "event: ");
-    gw_buf_adds(b, name);
-    gw_buf_adds(b, "\ndata: ");
-    gw_buf_add(b, json, len);
-    gw_buf_adds(b, "\n\n");
+    pthread_mutex_lock(&j->mu);
+    size_t mark = j->q.len;
+    if (gw_buf_printf(&j->q, "event: %s\ndata: ", name) != GW_OK || gw_buf_add(&j->q, json, len) != GW_OK ||
+        gw_buf_adds(&j->q, "\n\n") != GW_OK) { /* never half an event */
+        j->q.len = mark;
+        if (j->q.ptr != NULL)
+            j->q.ptr[mark] = '\0';
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (wake && j->llm != NULL)
+        gw_llm_chan_wake(j->llm);
 }
 
 static void ask_on_stage(void *data, const char *stage, double ms)
@@ -64,7 +82,7 @@ static void ask_on_stage(void *data, const char *stage, double ms)
     job_t *j = data;
     char ev[96];
     int n = snprintf(ev, sizeof(ev), "{\"stage\":\"%s\",\"ms\":%.3f}", stage, ms);
-    sse_event(&j->out, "stage", ev, (size_t)n);
+    sse_event(j, "stage", ev, (size_t)n, 1);
 }
 
 static void ask_on_plan(void *data, const char *sql, const char *planner)
@@ -77,7 +95,7 @@ static void ask_on_plan(void *data, const char *sql, const char *planner)
     gw_buf_adds(&b, "\",\"planner\":\"");
     gw_buf_adds(&b, planner);
     gw_buf_adds(&b, "\"}");
-    sse_event(&j->out, "plan", b.ptr, b.len);
+    sse_event(j, "plan", b.ptr, b.len, 1);
     gw_buf_free(&b);
 }
 
@@ -87,7 +105,18 @@ static void ask_on_rows(void *data, const gw_result_t *r)
     gw_buf_t b;
     gw_buf_init(&b, 16 << 20);
     if (gw_result_to_json(r, &b) == GW_OK)
-        sse_event(&j->out, "rows", b.ptr, b.len);
+        sse_event(j, "rows", b.ptr, b.len, 1);
+    gw_buf_free(&b);
+}
+
+static void ask_on_token(void *data, const char *text, size_t len)
+{
+    job_t *j = data;
+    gw_buf_t b;
+    gw_buf_init(&b, 64 << 10);
+    if (gw_buf_adds(&b, "{\"text\":\"") == GW_OK && gw_buf_add_json_str(&b, text, len) == GW_OK &&
+        gw_buf_adds(&b, "\"}") == GW_OK)
+        sse_event(j, "token", b.ptr, b.len, 1);
     gw_buf_free(&b);
 }
 
@@ -98,8 +127,11 @@ static void run_ask(job_t *j)
         o.on_stage = ask_on_stage;
         o.on_plan = ask_on_plan;
         o.on_rows = ask_on_rows;
+        o.on_token = ask_on_token;
         o.cb_data = j;
     }
+    o.llm = j->llm;
+    o.planner = j->planner;
     gw_ask_answer_t ans;
     memset(&ans, 0, sizeof(ans));
     gw_err_t rc = gw_ask_run(j->svc->ask, j->text, &o, &ans);
@@ -111,9 +143,9 @@ static void run_ask(job_t *j)
     gw_buf_t b;
     gw_buf_init(&b, 32 << 20);
     gw_ask_answer_to_json(&ans, &b);
-    if (j->stream) {
-        sse_event(&j->out, "answer", b.ptr, b.len);
-        sse_event(&j->out, "done", "{}", 2);
+    if (j->stream) { /* written with the end of the stream */
+        sse_event(j, "answer", b.ptr, b.len, 0);
+        sse_event(j, "done", "{}", 2, 0);
     } else {
         gw_buf_add(&j->out, b.ptr, b.len);
     }
@@ -167,51 +199,125 @@ static void job_work(uv_work_t *w)
 
 static void job_free(job_t *j)
 {
+    gw_llm_chan_close(j->llm);
+    pthread_mutex_destroy(&j->mu);
     gw_buf_free(&j->out);
+    gw_buf_free(&j->q);
     gw_free(j->text);
     gw_free(j);
 }
 
+/* The queued SSE bytes (a new buffer the caller frees), under the lock. */
+static gw_buf_t take_queue(job_t *j)
+{
+    gw_buf_t b;
+    pthread_mutex_lock(&j->mu);
+    b = j->q;
+    gw_buf_init(&j->q, b.max);
+    pthread_mutex_unlock(&j->mu);
+    return b;
+}
+
+/* Loop: writes what the pool thread queued (the channel's wake hook). */
+static void job_flush(void *data)
+{
+    job_t *j = data;
+    if (j->aborted || !j->stream)
+        return;
+    gw_buf_t b = take_queue(j);
+    if (b.len > 0) {
+        if (!j->began)
+            gw_http_stream_begin(j->ctx.req, 200, "text/event-stream; charset=utf-8", NULL);
+        j->began = 1;
+        gw_http_stream_write(j->ctx.req, b.ptr, b.len);
+    }
+    gw_buf_free(&b);
+}
+
+/* The log line of an ask job carries its LLM calls (model, attempts,
+ * tokens, cost under the caller's tenant). Calls still in flight are
+ * cancelled first: they borrow the runtime the line releases. */
+static void job_log(job_t *j, int status, const char *error)
+{
+    gw_llm_totals_t t;
+    gw_reqlog_t l = {.status = status, .stream = j->stream, .error = error, .prompt_tokens = -1,
+                     .completion_tokens = -1};
+    if (j->llm != NULL) {
+        gw_llm_chan_cancel(j->llm);
+        t = *gw_llm_chan_totals(j->llm);
+        if (t.calls > 0) {
+            l.model = t.alias;
+            l.model_len = strlen(t.alias);
+            l.router = &t.router;
+            l.ttfb_ms = t.router.ttfb_ms;
+            l.prompt_tokens = t.prompt_tokens;
+            l.completion_tokens = t.completion_tokens;
+            l.cost_usd = t.cost_usd;
+        }
+    }
+    gw_route_log(&j->ctx, &l);
+}
+
+/* The client left: its LLM calls stop now and the line is written while
+ * the request still exists; the pool side finishes, job_done frees. */
 static void job_on_abort(gw_http_req_t *req)
 {
     job_t *j = req->handler_data;
-    j->aborted = 1; /* the thread-pool side finishes; job_done frees */
+    j->aborted = 1;
+    job_log(j, 499, "client closed the connection");
+}
+
+/* A stream that already began can only end with an error event. */
+static void job_stream_error(job_t *j)
+{
+    gw_buf_t b = take_queue(j);
+    gw_buf_t e;
+    gw_buf_init(&e, 4096);
+    gw_buf_adds(&e, "event: error\ndata: ");
+    gw_openai_error(&e, j->error[0] ? j->error : "internal error", "invalid_request_error", NULL, NULL);
+    gw_buf_adds(&e, "\n\n");
+    gw_buf_add(&b, e.ptr, e.len);
+    gw_http_stream_end(j->ctx.req, b.ptr, b.len);
+    gw_buf_free(&e);
+    gw_buf_free(&b);
 }
 
 static void job_done(uv_work_t *w, int status)
 {
     job_t *j = w->data;
-    if (j->aborted) {
-        gw_reqlog_t l = {.status = 499, .error = "client closed the connection", .prompt_tokens = -1,
-                         .completion_tokens = -1};
-        gw_route_log(&j->ctx, &l);
+    (void)status;
+    if (j->aborted) { /* logged by job_on_abort */
         job_free(j);
         return;
     }
     j->ctx.req->on_abort = NULL;
-    if (j->status != 200) {
+    if (j->status != 200 && j->began) {
+        job_stream_error(j);
+        job_log(j, j->status, j->error);
+    } else if (j->status != 200) {
         gw_route_error(&j->ctx, j->status ? j->status : 500,
                        j->status == 400 && j->kind == JOB_SQL ? "invalid_request_error"
                        : j->status >= 500                    ? "server_error"
                                                              : "invalid_request_error",
                        j->kind == JOB_SQL && j->status == 400 ? "sql_refused" : NULL, NULL,
                        j->error[0] ? j->error : "internal error", NULL);
-        job_free(j);
-        return;
-    }
-    if (j->stream) {
-        gw_http_stream_begin(j->ctx.req, 200, "text/event-stream; charset=utf-8", NULL);
-        gw_http_stream_end(j->ctx.req, j->out.ptr, j->out.len);
+    } else if (j->stream) {
+        gw_buf_t b = take_queue(j);
+        if (!j->began)
+            gw_http_stream_begin(j->ctx.req, 200, "text/event-stream; charset=utf-8", NULL);
+        gw_http_stream_end(j->ctx.req, b.ptr, b.len);
+        gw_buf_free(&b);
+        job_log(j, 200, NULL);
     } else {
         gw_http_respond(j->ctx.req, 200, "application/json", NULL, j->out.ptr, j->out.len);
+        job_log(j, 200, NULL);
     }
-    gw_reqlog_t l = {.status = 200, .stream = j->stream, .prompt_tokens = -1, .completion_tokens = -1};
-    gw_route_log(&j->ctx, &l);
     job_free(j);
 }
 
 /* Queues a job; takes text. */
-static void job_start(gw_route_ctx_t *ctx, gw_services_t *svc, job_kind_t kind, char *text, size_t k, int stream)
+static void job_start(gw_route_ctx_t *ctx, gw_services_t *svc, job_kind_t kind, char *text, size_t k, int stream,
+                      gw_ask_planner_pick_t planner)
 {
     job_t *j = gw_calloc(1, sizeof(*j));
     if (j == NULL) {
@@ -226,15 +332,25 @@ static void job_start(gw_route_ctx_t *ctx, gw_services_t *svc, job_kind_t kind, 
     j->k = k;
     j->stream = stream;
     gw_buf_init(&j->out, 64 << 20);
+    gw_buf_init(&j->q, 64 << 20);
+    pthread_mutex_init(&j->mu, NULL);
+    j->planner = planner;
+    if (kind == JOB_ASK && (stream || planner == GW_ASK_PLANNER_LLM || gw_ask_wants_llm(svc->ask))) {
+        j->llm = gw_llm_chan_new(&ctx->req->worker->loop, ctx->req->worker->up, ctx->rt->cfg,
+                                 ctx->tenant != NULL ? ctx->tenant->id : NULL, job_flush, j);
+        if (j->llm == NULL) {
+            gw_route_error(&j->ctx, 500, "server_error", "internal_error", NULL, "out of memory", NULL);
+            job_free(j);
+            return;
+        }
+    }
     j->work.data = j;
     ctx->req->handler_data = j;
     ctx->req->on_abort = job_on_abort;
     if (uv_queue_work(&ctx->req->worker->loop, &j->work, job_work, job_done) != 0) {
         ctx->req->on_abort = NULL;
         gw_route_error(&j->ctx, 500, "server_error", "internal_error", NULL, "cannot queue the query", NULL);
-        j->text = NULL;
         job_free(j);
-        gw_free(text);
     }
 }
 
@@ -278,17 +394,22 @@ void gw_h_ask(gw_route_ctx_t *ctx)
     if (engine != NULL && strcmp(engine, svc->engine_name) != 0) {
         snprintf(m, sizeof(m), "engine '%.40s' is not the configured one ('%s')", engine, svc->engine_name);
         param = "engine";
-    } else if (planner != NULL && strcmp(planner, "rules") != 0) {
-        snprintf(m, sizeof(m), "planner '%.40s' is not available: only 'rules' is built", planner);
+    } else if (planner != NULL && strcmp(planner, "rules") != 0 &&
+               (strcmp(planner, "llm") != 0 || !gw_ask_llm_planner_available(svc->ask))) {
+        snprintf(m, sizeof(m), "planner '%.40s' is not available: use 'rules'%s", planner,
+                 gw_ask_llm_planner_available(svc->ask) ? " or 'llm'" : " (no ask.planner.model is configured)");
         param = "planner";
     }
+    gw_ask_planner_pick_t pick = planner == NULL ? GW_ASK_PLANNER_CONFIG
+                                 : strcmp(planner, "rules") == 0 ? GW_ASK_PLANNER_RULES
+                                                                 : GW_ASK_PLANNER_LLM;
     json_decref(root);
     if (param != NULL) {
         gw_free(q);
         gw_route_error(ctx, 400, "invalid_request_error", NULL, param, m, NULL);
         return;
     }
-    job_start(ctx, svc, JOB_ASK, q, 0, stream);
+    job_start(ctx, svc, JOB_ASK, q, 0, stream, pick);
 }
 
 static int hexval(char c)
@@ -345,7 +466,7 @@ void gw_h_search(gw_route_ctx_t *ctx)
         }
         k = (size_t)v;
     }
-    job_start(ctx, svc, JOB_SEARCH, q != NULL ? q : gw_strdup(""), k, 0);
+    job_start(ctx, svc, JOB_SEARCH, q != NULL ? q : gw_strdup(""), k, 0, GW_ASK_PLANNER_CONFIG);
 }
 
 void gw_h_sql(gw_route_ctx_t *ctx)
@@ -361,5 +482,5 @@ void gw_h_sql(gw_route_ctx_t *ctx)
     char *sql = body_string(ctx, "sql", &root);
     json_decref(root);
     if (sql != NULL)
-        job_start(ctx, svc, JOB_SQL, sql, 0, 0);
+        job_start(ctx, svc, JOB_SQL, sql, 0, 0, GW_ASK_PLANNER_CONFIG);
 }

@@ -81,7 +81,10 @@
 //                       R is {"scenario":"status-429"} or {"status":429,
 //                       "headers":{"retry-after":"1"},"body":{...}|"text"} (body defaults
 //                       to the wire's error body for that status, headers merge over its
-//                       default headers)
+//                       default headers), or {"text":"..."} (optionally with a "scenario",
+//                       e.g. "slow-body-200"): a normal answer, stream or not, whose assistant
+//                       text is exactly that (an LLM planner's JSON with SQL, a formatter's
+//                       sentence with an invented number...)
 //   DELETE /__script    clears every queue
 //   GET    /__health    200 "ok"
 
@@ -703,13 +706,14 @@ export async function startFakeUpstream({ port = 0, host = '127.0.0.1', apiKey =
 
     const queue = scripts.get(route.model);
     const step = queue && queue.length ? queue.shift() : null;
-    if (step && step.scenario) ctx.sc = scenarioOf(step.scenario);
+    const scriptedText = step && typeof step.text === 'string' ? step.text : null;
+    if (step && (step.scenario || scriptedText !== null)) ctx.sc = scenarioOf(step.scenario ?? 'ok');
     else if (step) {
       const e = errorResponse(route.wire.name, step.status ?? 500);
       const b = step.body === undefined ? e.body : step.body;
       return sendJson(res, e.status, { ...e.headers, ...(step.headers ?? {}) }, b);
     }
-    ctx.text = answerText(lastUserText(route.wire.name, body), ctx.sc.name === 'drip');
+    ctx.text = scriptedText ?? answerText(lastUserText(route.wire.name, body), ctx.sc.name === 'drip');
     return answer(res, ctx, route.wire);
   }
 
