@@ -461,7 +461,9 @@ void gw_xlat_free(gw_xlat_t *x)
 
 gw_err_t gw_xlat_event(gw_xlat_t *x, const gw_sse_event_t *ev, gw_buf_t *out, gw_xlat_info_t *info)
 {
-    memset(info, 0, sizeof *info);
+    info->content = info->done = info->error = 0; /* the message buffers only when error is set */
+    info->content_bytes = 0;
+    info->error_message[0] = info->error_type[0] = info->error_code[0] = '\0';
     size_t k = 0;
     while (k < ev->data_len && strchr(" \t\r\n", ev->data[k]) != NULL && ev->data[k] != '\0')
         k++;

@@ -184,9 +184,9 @@ static gw_err_t reframe(const char *data, size_t len, gw_buf_t *out)
     rc = gw_buf_adds(out, "data: ");
     if (rc == GW_OK)
         rc = gw_buf_add(out, data, len);
-    for (size_t i = at; rc == GW_OK && i < out->len; i++)
-        if (out->ptr[i] == '\n')
-            out->ptr[i] = ' '; /* a newline in valid JSON is whitespace */
+    for (char *nl = rc == GW_OK ? memchr(out->ptr + at, '\n', out->len - at) : NULL; nl != NULL;
+         nl = memchr(nl, '\n', (size_t)(out->ptr + out->len - nl)))
+        *nl++ = ' '; /* a newline in valid JSON is whitespace */
     return rc == GW_OK ? gw_buf_adds(out, "\n\n") : rc;
 }
 
@@ -197,6 +197,72 @@ static int is_done(const char *s, size_t n)
     return n >= 6 && memcmp(s, "[DONE]", 6) == 0;
 }
 
+/* The length of the JSON string body starting at p[0] (just after its
+ * opening quote), or -1 when it does not end inside p[0..n). */
+static long str_body_len(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *q = memchr(p + i, '"', n - i);
+        if (q == NULL)
+            return -1;
+        size_t at = (size_t)(q - p), bs = 0;
+        while (bs < at && p[at - 1 - bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return (long)at;
+        i = at;
+    }
+    return -1;
+}
+
+/* The common chunk, decided without tokenising it: OpenAI's compact
+ * serialisation of a content delta ({"id":"...",...,"delta":{"content":
+ * "<non-empty>"...}...}), with no "error" and no "usage" member. Anything
+ * else (first and last chunks, errors, usage, other layouts) takes the full
+ * parse. Returns 1 when the event was handled. The bytes are passed
+ * through as they came, like any proxy does with a body it does not need
+ * to read. */
+static int fast_content_event(const gw_sse_event_t *ev, gw_buf_t *out, gw_xlat_info_t *info, gw_err_t *rc)
+{
+    const char *d = ev->data;
+    size_t n = ev->data_len;
+    if (n < 32 || memcmp(d, "{\"id\":\"", 7) != 0 || d[n - 1] != '}' || memchr(d, '\n', n) != NULL)
+        return 0;
+    static const char key[] = "\"delta\":{\"content\":\"";
+    const char *c = memmem(d, n, key, sizeof(key) - 1);
+    if (c == NULL)
+        return 0;
+    c += sizeof(key) - 1;
+    long len = str_body_len(c, n - (size_t)(c - d));
+    if (len <= 0)
+        return 0;
+    /* An in-band error never starts with "id"; usage, when sent, follows
+     * the choices: look only after the content. */
+    const char *tail = c + len + 1;
+    if (memmem(tail, (size_t)(d + n - tail), "\"usage\":{", 9) != NULL)
+        return 0;
+    size_t text = (size_t)len; /* counted as tokest.c does: an escape is one character */
+    for (const char *e = memchr(c, '\\', (size_t)len); e != NULL; e = memchr(e, '\\', (size_t)(c + len - e))) {
+        size_t skip = e + 1 < c + len && e[1] == 'u' ? 6 : 2, left = (size_t)(c + len - e);
+        if (skip > left)
+            skip = left; /* a malformed escape at the end */
+        text -= skip - 1;
+        e += skip;
+        if (e >= c + len)
+            break;
+    }
+    info->content = 1;
+    info->content_bytes = text;
+    *rc = gw_buf_reserve(out, n + 8); /* "data: " + the event + a blank line; no newline inside (checked) */
+    if (*rc == GW_OK) {
+        memcpy(out->ptr + out->len, "data: ", 6);
+        memcpy(out->ptr + out->len + 6, d, n);
+        memcpy(out->ptr + out->len + 6 + n, "\n\n", 3);
+        out->len += n + 8;
+    }
+    return 1;
+}
+
 gw_err_t gw__openai_event(gw_xlat_t *x, const gw_sse_event_t *ev, gw_buf_t *out, gw_xlat_info_t *info)
 {
     if (ev->data_len == 0)
@@ -205,6 +271,9 @@ gw_err_t gw__openai_event(gw_xlat_t *x, const gw_sse_event_t *ev, gw_buf_t *out,
         info->done = 1;
         return GW_OK;
     }
+    gw_err_t frc = GW_OK;
+    if (fast_content_event(ev, out, info, &frc))
+        return frc;
     gw__jdoc_t d;
     gw_err_t rc = gw__jdoc_parse(&d, ev->data, ev->data_len);
     if (rc != GW_OK || d.tok[0].type != JSMN_OBJECT) {

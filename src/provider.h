@@ -138,6 +138,8 @@ typedef struct gw_xlat_info {
                      a content_filter finish counts as a refusal) */
     int done;     /* the upstream signalled the end of the answer */
     int error;    /* the upstream sent an in-band error (after a 200) */
+    size_t content_bytes; /* bytes of generated text in this event when the translator
+                             measured them (0: unknown, estimate from the event) */
     char error_message[256];
     /* Added: OpenAI error type and code for the frame ("" = null), e.g.
      * anthropic overloaded_error -> "overloaded_error" / "overloaded". */

@@ -38,11 +38,16 @@ static size_t value_len(const char *p, size_t n, size_t i, size_t *end)
 
 static int key_at(const char *p, size_t n, size_t i, size_t *after)
 {
-    static const char *const keys[] = {"content\"", "text\"", "arguments\"", "partial_json\"", "thinking\""};
+    static const struct {
+        const char *s;
+        size_t n;
+    } keys[] = {{"content\"", 8}, {"text\"", 5}, {"arguments\"", 10}, {"partial_json\"", 13}, {"thinking\"", 9}};
+    char c = p[i]; /* one byte decides most quotes: no compare at all */
+    if (c != 'c' && c != 't' && c != 'a' && c != 'p')
+        return 0;
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-        size_t kl = strlen(keys[k]);
-        if (n - i >= kl && memcmp(p + i, keys[k], kl) == 0) {
-            *after = i + kl;
+        if (keys[k].s[0] == c && n - i >= keys[k].n && memcmp(p + i, keys[k].s, keys[k].n) == 0) {
+            *after = i + keys[k].n;
             return 1;
         }
     }

@@ -271,6 +271,7 @@ static int head_framing(conn_t *c, int minor, int status, const struct phr_heade
     } else if (chunked) {
         c->rstate = R_CHUNKED;
         memset(&c->dec, 0, sizeof(c->dec));
+        c->dec.consume_trailer = 1; /* up to the blank line after the last chunk */
     } else if (have_len) {
         c->rstate = R_LEN;
         c->body_left = len;
