@@ -21,15 +21,13 @@
 
 #include "alloc.h"
 #include "buf.h"
-#include "picohttpparser.h"
+#include "http_resp.h"
 #include "upstream_int.h"
 
 #define PLAIN_POOLS_MAX 32
 #define PLAIN_IDLE_MAX 256      /* per pool */
 #define PLAIN_IDLE_MS 20000     /* closed after this long unused */
 #define PLAIN_SWEEP_MS 5000
-#define PLAIN_HEAD_MAX 65536
-#define PLAIN_HEADERS_MAX 64
 #define PLAIN_RBUF 65536
 
 typedef struct gw__plain_conn conn_t;
@@ -52,7 +50,6 @@ typedef struct gw__plain_ctx {
 } plain_ctx_t;
 
 enum { C_RESOLVING, C_CONNECTING, C_ACTIVE, C_IDLE, C_CLOSING };
-enum { R_HEAD, R_LEN, R_CHUNKED, R_EOF };
 
 struct gw__plain_conn {
     uv_tcp_t tcp;
@@ -65,17 +62,13 @@ struct gw__plain_conn {
     conn_t *prev, *next; /* ctx->all */
     gw_upstream_req_t *req;
     int state;
-    int rstate;
-    int keepalive;
+    int keepalive; /* may carry another exchange */
     int reused;
-    int unsent; /* the request's write failed before any byte left */
-    int got_bytes;
-    int draining; /* the request was cancelled mid-answer: read the rest silently */
-    size_t body_left;
+    int unsent;    /* the request's write failed before any byte left */
+    int got_bytes; /* a byte of the answer arrived */
     uint64_t idle_since_ms;
-    struct phr_chunked_decoder dec;
-    gw_buf_t head; /* a response head that came in pieces */
-    char *wcopy;   /* the unsent tail of the request, while uv_write runs */
+    gw_resp_t resp; /* the answer's framing (http_resp.c) */
+    char *wcopy;    /* the unsent tail of the request, while uv_write runs */
 };
 
 static void conn_close(conn_t *c);
@@ -164,7 +157,7 @@ static pool_t *ctx_pool(plain_ctx_t *p, const gw_cfg_provider_t *prov)
 static void conn_on_closed(uv_handle_t *h)
 {
     conn_t *c = h->data;
-    gw_buf_free(&c->head);
+    gw_resp_free(&c->resp);
     gw_free(c->wcopy);
     gw_free(c);
 }
@@ -210,7 +203,6 @@ static void conn_close(conn_t *c)
 static void conn_release(conn_t *c)
 {
     c->req = NULL;
-    c->draining = 0;
     if (!c->keepalive || c->ctx->freeing || c->pool->n_idle >= PLAIN_IDLE_MAX) {
         conn_close(c);
         return;
@@ -225,97 +217,49 @@ static void conn_release(conn_t *c)
 
 /* ---- the response ------------------------------------------------------------- */
 
-static int header_is(const struct phr_header *h, const char *name, size_t n)
+/* http_resp callbacks: hand the head and body to the user; nonzero when
+ * the user cancelled from inside (the rest of the answer is then read
+ * silently). */
+static int resp_on_head(void *data, int status, const char *ra, size_t ralen)
 {
-    return h->name_len == n && strncasecmp(h->name, name, n) == 0;
-}
-
-static int value_has(const struct phr_header *h, const char *token)
-{
-    size_t n = strlen(token);
-    for (size_t i = 0; i + n <= h->value_len; i++)
-        if (strncasecmp(h->value + i, token, n) == 0)
-            return 1;
-    return 0;
-}
-
-/* Reads the framing headers; 0, or -1 when they are malformed. */
-static int head_framing(conn_t *c, int minor, int status, const struct phr_header *hs, size_t n)
-{
-    int chunked = 0, have_len = 0;
-    size_t len = 0;
-    c->keepalive = minor >= 1;
-    for (size_t i = 0; i < n; i++) {
-        if (header_is(&hs[i], "content-length", 14)) {
-            char tmp[24];
-            if (hs[i].value_len == 0 || hs[i].value_len >= sizeof(tmp))
-                return -1;
-            memcpy(tmp, hs[i].value, hs[i].value_len);
-            tmp[hs[i].value_len] = '\0';
-            char *end = NULL;
-            unsigned long long v = strtoull(tmp, &end, 10);
-            if (*end != '\0' || tmp[0] < '0' || tmp[0] > '9' || (have_len && v != len))
-                return -1;
-            len = (size_t)v;
-            have_len = 1;
-        } else if (header_is(&hs[i], "transfer-encoding", 17)) {
-            chunked = value_has(&hs[i], "chunked");
-        } else if (header_is(&hs[i], "connection", 10)) {
-            if (value_has(&hs[i], "close"))
-                c->keepalive = 0;
-        }
-    }
-    if (status == 204 || status == 304) {
-        c->rstate = R_LEN;
-        c->body_left = 0;
-    } else if (chunked) {
-        c->rstate = R_CHUNKED;
-        memset(&c->dec, 0, sizeof(c->dec));
-        c->dec.consume_trailer = 1; /* up to the blank line after the last chunk */
-    } else if (have_len) {
-        c->rstate = R_LEN;
-        c->body_left = len;
-    } else {
-        c->rstate = R_EOF;
-        c->keepalive = 0;
-    }
-    return 0;
-}
-
-static const char *find_retry_after(const struct phr_header *hs, size_t n, size_t *len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (header_is(&hs[i], "retry-after", 11)) {
-            *len = hs[i].value_len;
-            return hs[i].value;
-        }
-    return NULL;
-}
-
-/* Hands bytes to the user; 1 when the request was cancelled from inside
- * (the connection then drains the rest of the answer silently). */
-static int deliver(conn_t *c, const char *p, size_t n)
-{
+    conn_t *c = data;
     gw_upstream_req_t *r = c->req;
-    if (c->draining || n == 0 || r->cbs.on_body == NULL)
-        return c->draining;
-    r->in_cb = 1;
-    r->cbs.on_body(r->data, p, n);
-    r->in_cb = 0;
-    if (r->phase == GW__UP_DONE) {
-        c->draining = 1;
-        return 1;
+    r->phase = GW__UP_BODY;
+    if (r->cbs.on_head != NULL) {
+        r->in_cb = 1;
+        r->cbs.on_head(r->data, status, ra, ralen);
+        r->in_cb = 0;
     }
+    if (r->phase == GW__UP_DONE)
+        return 1;
     gw__up_arm(r, r->t.idle_ms);
     return 0;
 }
+
+static int resp_on_body(void *data, const char *p, size_t n)
+{
+    conn_t *c = data;
+    gw_upstream_req_t *r = c->req;
+    if (r->cbs.on_body != NULL) {
+        r->in_cb = 1;
+        r->cbs.on_body(r->data, p, n);
+        r->in_cb = 0;
+    }
+    if (r->phase == GW__UP_DONE)
+        return 1;
+    gw__up_arm(r, r->t.idle_ms);
+    return 0;
+}
+
+static const gw_resp_cbs_t resp_cbs = {resp_on_head, resp_on_body};
 
 /* The answer is complete: the connection goes back to the pool, then the
  * user hears of it (and may reuse the connection at once). */
 static void conn_complete(conn_t *c)
 {
     gw_upstream_req_t *r = c->req;
-    int cancelled = c->draining;
+    int cancelled = c->resp.quiet;
+    c->keepalive = c->resp.keepalive;
     r->conn = NULL;
     conn_release(c);
     if (cancelled)
@@ -324,134 +268,16 @@ static void conn_complete(conn_t *c)
         gw__up_finish(r, GW_UP_OK);
 }
 
-/* Body bytes (p may be modified: chunks are decoded in place). Returns 1
- * when the answer is complete. */
-static int body_feed(conn_t *c, char *p, size_t n)
-{
-    if (c->rstate == R_LEN) {
-        size_t m = n < c->body_left ? n : c->body_left;
-        c->body_left -= m;
-        if (m < n)
-            c->keepalive = 0; /* bytes after the answer: never reuse */
-        deliver(c, p, m);
-        return c->body_left == 0;
-    }
-    if (c->rstate == R_CHUNKED) {
-        size_t sz = n;
-        ssize_t rc = phr_decode_chunked(&c->dec, p, &sz);
-        if (rc == -1) {
-            conn_fail(c, GW_UP_EPROTOCOL);
-            return -1;
-        }
-        if (rc > 0)
-            c->keepalive = 0;
-        deliver(c, p, sz);
-        return rc >= 0;
-    }
-    deliver(c, p, n);
-    return 0;
-}
-
-/* Parses a head at p[0..n); returns bytes consumed, 0 when incomplete, -1
- * after failing the exchange. Interim 1xx heads are skipped. */
-static ssize_t head_parse(conn_t *c, const char *p, size_t n)
-{
-    struct phr_header hs[PLAIN_HEADERS_MAX];
-    size_t nh = PLAIN_HEADERS_MAX, msg_len = 0;
-    int minor = 0, status = 0;
-    const char *msg = NULL;
-    int rc = phr_parse_response(p, n, &minor, &status, &msg, &msg_len, hs, &nh, 0);
-    if (rc == -2) {
-        if (n > PLAIN_HEAD_MAX)
-            goto bad;
-        return 0;
-    }
-    if (rc < 0 || head_framing(c, minor, status, hs, nh) != 0)
-        goto bad;
-    if (status >= 100 && status < 200)
-        return rc; /* interim: the real head follows */
-    gw_upstream_req_t *r = c->req;
-    size_t ralen = 0;
-    const char *ra = find_retry_after(hs, nh, &ralen);
-    r->phase = GW__UP_BODY;
-    if (r->cbs.on_head != NULL) {
-        r->in_cb = 1;
-        r->cbs.on_head(r->data, status, ra, ralen);
-        r->in_cb = 0;
-    }
-    if (r->phase == GW__UP_DONE)
-        c->draining = 1;
-    else
-        gw__up_arm(r, r->t.idle_ms);
-    c->got_bytes = 2; /* a head was seen */
-    return rc;
-bad:
-    conn_fail(c, GW_UP_EPROTOCOL);
-    return -1;
-}
-
-/* Reads response heads from p[0..n) (after a partial one kept in c->head)
- * until the final one is parsed; *p and *n then describe the body bytes
- * that followed it. Returns 1 when a final head was parsed, 0 when more
- * bytes are needed, -1 after failing the exchange. */
-static int head_input(conn_t *c, char **p, size_t *n)
-{
-    if (c->head.len > 0) {
-        if (gw_buf_add(&c->head, *p, *n) != GW_OK) {
-            conn_fail(c, GW_UP_EPROTOCOL);
-            return -1;
-        }
-        *p = c->head.ptr;
-        *n = c->head.len;
-    }
-    for (;;) {
-        ssize_t used = head_parse(c, *p, *n);
-        if (used < 0)
-            return -1;
-        if (used == 0) { /* incomplete: keep what we have at the buffer's start */
-            if (c->head.len > 0) {
-                memmove(c->head.ptr, *p, *n);
-                c->head.len = *n;
-            } else if (gw_buf_add(&c->head, *p, *n) != GW_OK) {
-                conn_fail(c, GW_UP_EPROTOCOL);
-                return -1;
-            }
-            return 0;
-        }
-        *p += used;
-        *n -= (size_t)used;
-        if (c->got_bytes >= 2) {
-            c->head.len = 0; /* the body bytes stay readable in place */
-            return 1;
-        }
-    }
-}
-
 /* Consumes p[0..n) for the current exchange. */
 static void conn_input(conn_t *c, char *p, size_t n)
 {
-    c->got_bytes |= 1;
-    if (c->got_bytes < 2) {
-        int rc = head_input(c, &p, &n);
-        if (rc <= 0)
-            return;
-        if (c->rstate == R_LEN && c->body_left == 0) {
-            if (n > 0)
-                c->keepalive = 0;
-            conn_complete(c);
-            return;
-        }
-    }
-    if (n > 0) {
-        int done = body_feed(c, p, n);
-        if (done < 0)
-            return;
-        if (done) {
-            conn_complete(c);
-            return;
-        }
-    }
-    if (c->draining) { /* cancelled and the answer is not over: do not wait for it */
+    c->got_bytes = 1;
+    gw_resp_rc_t rc = gw_resp_feed(&c->resp, p, n, &resp_cbs, c);
+    if (rc == GW_RESP_DONE) {
+        conn_complete(c);
+    } else if (rc == GW_RESP_ERROR) {
+        conn_fail(c, GW_UP_EPROTOCOL);
+    } else if (c->resp.quiet) { /* cancelled and the answer is not over: do not wait for it */
         gw_upstream_req_t *r = c->req;
         r->conn = NULL;
         c->keepalive = 0;
@@ -469,8 +295,8 @@ static void conn_start_new(plain_ctx_t *p, pool_t *pl, gw_upstream_req_t *r);
 static void conn_fail(conn_t *c, gw_up_result_t res)
 {
     gw_upstream_req_t *r = c->req;
-    int retry = r != NULL && c->reused && c->unsent && !r->retried && !c->draining;
-    int draining = c->draining;
+    int retry = r != NULL && c->reused && c->unsent && !r->retried && !c->resp.quiet;
+    int draining = c->resp.quiet;
     pool_t *pl = c->pool;
     plain_ctx_t *p = c->ctx;
     if (r != NULL)
@@ -516,7 +342,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_input(c, buf->base, (size_t)nread);
         return;
     }
-    if (nread == UV_EOF && c->rstate == R_EOF && c->got_bytes >= 2) {
+    if (nread == UV_EOF && gw_resp_eof(&c->resp) == GW_RESP_DONE) {
         conn_complete(c);
         return;
     }
@@ -537,11 +363,9 @@ static void conn_send(conn_t *c)
 {
     gw_upstream_req_t *r = c->req;
     c->state = C_ACTIVE;
-    c->rstate = R_HEAD;
     c->got_bytes = 0;
     c->unsent = 0;
-    c->draining = 0;
-    c->head.len = 0;
+    gw_resp_reset(&c->resp);
     r->phase = GW__UP_FIRST_BYTE;
     gw__up_arm(r, r->t.first_byte_ms);
     uv_buf_t b = uv_buf_init(r->bytes, (unsigned)r->reqlen);
@@ -621,7 +445,7 @@ static void conn_start_new(plain_ctx_t *p, pool_t *pl, gw_upstream_req_t *r)
     c->pool = pl;
     c->req = r;
     r->conn = c;
-    gw_buf_init(&c->head, PLAIN_HEAD_MAX);
+    gw_resp_init(&c->resp);
     uv_tcp_init(p->loop, &c->tcp);
     c->tcp.data = c;
     c->next = p->all;
