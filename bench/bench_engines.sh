@@ -31,7 +31,7 @@ deps="libuv libh2o jansson libfyaml libsodium hiredis libcurl openssl"
 # shellcheck disable=SC2046
 cc -std=c17 -O2 -D_GNU_SOURCE -DGW_SOURCE_DIR="\"$PWD\"" -Isrc -Ithird_party/duckdb \
   bench/bench_engines.c -o "$dir/bench_engines" "$build/libgwcore.a" \
-  -Lthird_party/duckdb -lduckdb -Wl,-rpath,"$PWD/third_party/duckdb" $(pkg-config --libs $deps) -lpthread -lm
+  -Wl,-rpath,"$PWD/third_party/duckdb" $(pkg-config --libs $deps) -ldl -lpthread -lm
 
 started=0
 if ! ./scripts/clickhouse.sh all status >/dev/null 2>&1; then

@@ -1,8 +1,10 @@
-/* fuzz_sql_guard.c - libFuzzer target for the SQL guard, both dialects.
+/* fuzz_sql_guard.c - libFuzzer target for the SQL guard, all three dialects.
  *
- * Each input is checked as DuckDB and as ClickHouse SQL. Whatever the guard
- * accepts must be stable (checking its output again gives the same text)
- * and, for DuckDB, must behave on an oracle copy of the catalog (same DDL,
+ * Each input is checked as DuckDB, ClickHouse and BigQuery SQL (the last for
+ * project fuzz-proj, dataset retail). Whatever the guard accepts must be
+ * stable (checking its output again gives the same text), ClickHouse and
+ * BigQuery output must carry a LIMIT, and DuckDB output must behave on an
+ * oracle copy of the catalog (same DDL,
  * catalog "retail", external access off): one statement, prepares as a
  * parameterless SELECT, runs (200 ms budget, then interrupted) without a
  * permission error, and leaves the catalog as it was. Any breach aborts.
@@ -22,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "duckdb.h"
+#include "duckdb_dl.h"
 
 #include "buf.h"
 #include "catalog_schema.h"
@@ -31,7 +33,7 @@
 #define ROW_CAP 50
 
 typedef struct fuzz_state {
-    gw_guard_t *duck, *ch;
+    gw_guard_t *duck, *ch, *bq;
     duckdb_database db; /* the oracle */
     duckdb_connection con;
 } fuzz_state_t;
@@ -60,7 +62,7 @@ static void oracle_open(fuzz_state_t *s)
 {
     duckdb_config cfg;
     char *err = NULL;
-    if (duckdb_create_config(&cfg) != DuckDBSuccess ||
+    if (gw_duckdb_load(NULL, 0) != GW_OK || duckdb_create_config(&cfg) != DuckDBSuccess ||
         duckdb_set_config(cfg, "autoinstall_known_extensions", "false") != DuckDBSuccess ||
         duckdb_set_config(cfg, "autoload_known_extensions", "false") != DuckDBSuccess ||
         duckdb_set_config(cfg, "threads", "1") != DuckDBSuccess ||
@@ -80,6 +82,7 @@ static void cleanup(void)
     fuzz_state_t *s = state();
     gw_guard_free(s->duck);
     gw_guard_free(s->ch);
+    gw_guard_free(s->bq);
     if (s->con != NULL)
         duckdb_disconnect(&s->con);
     if (s->db != NULL)
@@ -110,7 +113,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     disable_leak_detection(argc, argv);
     s->duck = gw_guard_new(GW_SQL_DUCKDB, err, sizeof(err));
     s->ch = gw_guard_new(GW_SQL_CLICKHOUSE, err, sizeof(err));
-    if (s->duck == NULL || s->ch == NULL)
+    s->bq = gw_guard_new_bigquery("fuzz-proj", "retail", err, sizeof(err));
+    if (s->duck == NULL || s->ch == NULL || s->bq == NULL)
         die("cannot create the guards", err);
     oracle_open(s);
     atexit(cleanup);
@@ -234,6 +238,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_stable(s->ch, &out);
     } else if (v.reason == GW_GUARD_OK || v.message[0] == '\0') {
         die("refusal without a reason", "(clickhouse)");
+    }
+    if (gw_guard_check(s->bq, (const char *)data, size, ROW_CAP, &out, &v) == GW_OK) {
+        if (strcasestr(out.ptr, "LIMIT") == NULL)
+            die("accepted BigQuery SQL has no LIMIT", out.ptr);
+        check_stable(s->bq, &out);
+    } else if (v.reason == GW_GUARD_OK || v.message[0] == '\0') {
+        die("refusal without a reason", "(bigquery)");
     }
     gw_buf_free(&out);
     return 0;

@@ -14,7 +14,10 @@
 # `default` (loading; no password, loopback only) and `llmgw_ro` (the engine:
 # readonly=1 and every limit fixed in its profile; password
 # $LLMGW_CH_RO_PASSWORD, default empty; databases retail and retail_t1, the
-# latter for tests/unit/test_engine_clickhouse.c). start waits until /ping answers and is
+# latter for tests/unit/test_engine_clickhouse.c). Two users with passwords test
+# credentials end to end: `llmgw_pw` (the ro profile, password
+# $LLMGW_CH_PW_PASSWORD, default llmgw-test-pw) and `llmgw_rw` (a writer for
+# `catalog load`, $LLMGW_CH_RW_PASSWORD, default llmgw-test-rw). start waits until /ping answers and is
 # idempotent; stop sends SIGTERM to the PID in the node's status file and
 # waits. clickhouse-server is installed with apt-get when it is missing.
 set -euo pipefail
@@ -25,6 +28,8 @@ single_port=${LLMGW_CH_SINGLE_PORT:-18123}
 shard1_port=${LLMGW_CH_SHARD1_PORT:-18124}
 shard2_port=${LLMGW_CH_SHARD2_PORT:-18125}
 ro_password=${LLMGW_CH_RO_PASSWORD:-}
+pw_password=${LLMGW_CH_PW_PASSWORD:-llmgw-test-pw}
+rw_password=${LLMGW_CH_RW_PASSWORD:-llmgw-test-rw}
 server=/usr/sbin/clickhouse-server
 
 die() { echo "clickhouse.sh: $*" >&2; exit 1; }
@@ -76,8 +81,10 @@ write_config() { # dir http_port with_cluster
 }
 
 write_users() { # dir
-  local pw
+  local pw pw2 pw3
   pw=$(xml_escape "$ro_password")
+  pw2=$(xml_escape "$pw_password")
+  pw3=$(xml_escape "$rw_password")
   cat >"$1/users.xml.new" <<EOF
 <yandex>
   <profiles>
@@ -100,6 +107,11 @@ write_users() { # dir
     <llmgw_ro><password>$pw</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>ro</profile><quota>default</quota>
       <allow_databases><database>retail</database><database>retail_t1</database></allow_databases></llmgw_ro>
+    <llmgw_pw><password>$pw2</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>ro</profile><quota>default</quota>
+      <allow_databases><database>retail</database><database>retail_t1</database></allow_databases></llmgw_pw>
+    <llmgw_rw><password>$pw3</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile><quota>default</quota></llmgw_rw>
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
     <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>

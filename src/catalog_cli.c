@@ -364,8 +364,7 @@ int gw_sql_cmd(int argc, char **argv)
         print_failure(GW_ECONFIG, err);
         goto out;
     }
-    int ch = cfg != NULL && cfg->ask.engine != NULL && strcmp(cfg->ask.engine, "clickhouse") == 0;
-    if ((guard = gw_guard_new(ch ? GW_SQL_CLICKHOUSE : GW_SQL_DUCKDB, err, sizeof err)) == NULL) {
+    if ((guard = gw_guard_new_for_config(cfg, err, sizeof err)) == NULL) {
         print_failure(GW_EIO, err);
         goto out;
     }

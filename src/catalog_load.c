@@ -5,7 +5,6 @@
 #include "catalog_load.h"
 
 #include <curl/curl.h>
-#include <duckdb.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "catalog_schema.h"
 #include "clickhouse_http.h"
 #include "config.h"
+#include "duckdb_dl.h"
 
 #define DEFAULT_BATCH 2000000u
 #define ROWS_PER_FILL 512u
@@ -63,7 +63,7 @@ static gw_err_t ch_run(loader_t *L, const char *url_base, const char *sql, const
     gw_buf_t url, own;
     long status = 0;
     int code = 0;
-    char msg[384];
+    char msg[384], shown[512];
     gw_buf_init(&url, 4096);
     gw_buf_init(&own, 1u << 20);
     gw_buf_t *r = resp != NULL ? resp : &own;
@@ -71,18 +71,18 @@ static gw_err_t ch_run(loader_t *L, const char *url_base, const char *sql, const
     if (rc == GW_OK && settings != NULL)
         rc = gw_buf_adds(&url, settings);
     if (rc != GW_OK) {
-        snprintf(L->err, L->errlen, "clickhouse: bad url %s", url_base);
+        snprintf(L->err, L->errlen, "clickhouse: bad url %s", gw_ch_url_shown(url_base, shown, sizeof shown));
         goto out;
     }
     gw_ch_request_t rq = {url.ptr, L->o->user, L->o->password, sql, strlen(sql), NULL, NULL, DDL_TIMEOUT_MS, 0};
     if ((rc = gw_ch_post(L->curl, &rq, r, &status, msg, sizeof msg)) != GW_OK) {
-        snprintf(L->err, L->errlen, "%s: %s", url_base, msg);
+        snprintf(L->err, L->errlen, "%s: %s", gw_ch_url_shown(url_base, shown, sizeof shown), msg);
         goto out;
     }
     if (status != 200) {
         if (!gw_ch_error_find(r->ptr, r->len, 0, &code, msg, sizeof msg))
             snprintf(msg, sizeof msg, "HTTP %ld", status);
-        snprintf(L->err, L->errlen, "%s: %.200s: %s", url_base, sql, msg);
+        snprintf(L->err, L->errlen, "%s: %.200s: %s", gw_ch_url_shown(url_base, shown, sizeof shown), sql, msg);
         rc = GW_EUPSTREAM;
     }
 out:
@@ -209,14 +209,15 @@ static gw_err_t prepare_node(loader_t *L, const char *url)
 static gw_err_t ch_count(loader_t *L, const char *url, const char *sql, uint64_t *n)
 {
     gw_buf_t resp;
-    char *end;
+    char *end, shown[512];
     gw_buf_init(&resp, 4096);
     gw_err_t rc = ch_run(L, url, sql, "?default_format=TabSeparated", &resp);
     if (rc == GW_OK) {
         errno = 0;
         *n = strtoull(resp.ptr != NULL ? resp.ptr : "", &end, 10);
         if (errno != 0 || resp.len == 0 || (*end != '\n' && *end != '\0')) {
-            snprintf(L->err, L->errlen, "%s: unexpected answer to %s", url, sql);
+            snprintf(L->err, L->errlen, "%s: unexpected answer to %s", gw_ch_url_shown(url, shown, sizeof shown),
+                     sql);
             rc = GW_EUPSTREAM;
         }
     }
@@ -227,7 +228,7 @@ static gw_err_t ch_count(loader_t *L, const char *url, const char *sql, uint64_t
 /* With a cluster: it exists on every node with as many shards as URLs. */
 static gw_err_t check_cluster(loader_t *L)
 {
-    char sql[256];
+    char sql[256], shown[512];
     uint64_t shards = 0;
     gw_err_t rc = GW_OK;
     snprintf(sql, sizeof sql, "SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = '%s'",
@@ -236,12 +237,13 @@ static gw_err_t check_cluster(loader_t *L)
         if ((rc = ch_count(L, L->o->urls[i], sql, &shards)) == GW_OK && shards != L->o->n_urls) {
             snprintf(L->err, L->errlen,
                      "%s: cluster '%s' has %" PRIu64 " shards but %zu node URLs were given (give one --url per shard)",
-                     L->o->urls[i], L->o->cluster, shards, L->o->n_urls);
+                     gw_ch_url_shown(L->o->urls[i], shown, sizeof shown), L->o->cluster, shards, L->o->n_urls);
             rc = GW_EINVAL;
         }
         for (size_t j = 0; rc == GW_OK && j < i; j++)
             if (strcmp(L->o->urls[i], L->o->urls[j]) == 0) {
-                snprintf(L->err, L->errlen, "node URL %s is given twice", L->o->urls[i]);
+                snprintf(L->err, L->errlen, "node URL %s is given twice",
+                         gw_ch_url_shown(L->o->urls[i], shown, sizeof shown));
                 rc = GW_EINVAL;
             }
     }
@@ -607,7 +609,8 @@ static gw_err_t insert_batch(loader_t *L, stream_t *s, const char *url_base, con
     gw_buf_t url, sql, resp;
     long status = 0;
     int code = 0;
-    char msg[384];
+    char msg[384], shown[512];
+    gw_ch_url_shown(url_base, shown, sizeof shown);
     gw_buf_init(&url, 8192);
     gw_buf_init(&sql, 4096);
     gw_buf_init(&resp, 1u << 20);
@@ -628,13 +631,13 @@ static gw_err_t insert_batch(loader_t *L, stream_t *s, const char *url_base, con
     s->batch_left = L->o->batch_rows ? L->o->batch_rows : DEFAULT_BATCH;
     gw_ch_request_t rq = {url.ptr, L->o->user, L->o->password, NULL, 0, stream_read, s, INSERT_TIMEOUT_MS, 0};
     if (rc != GW_OK)
-        snprintf(L->err, L->errlen, "%s: loading %s: cannot build the INSERT (bad URL?)", url_base, s->table);
+        snprintf(L->err, L->errlen, "%s: loading %s: cannot build the INSERT (bad URL?)", shown, s->table);
     else if ((rc = gw_ch_post(L->curl, &rq, &resp, &status, msg, sizeof msg)) != GW_OK)
-        snprintf(L->err, L->errlen, "%s: loading %s: %s", url_base, s->table, s->failed ? s->why : msg);
+        snprintf(L->err, L->errlen, "%s: loading %s: %s", shown, s->table, s->failed ? s->why : msg);
     if (rc == GW_OK && status != 200) {
         if (!gw_ch_error_find(resp.ptr, resp.len, 0, &code, msg, sizeof msg))
             snprintf(msg, sizeof msg, "HTTP %ld", status);
-        snprintf(L->err, L->errlen, "%s: loading %s: %s", url_base, s->table, msg);
+        snprintf(L->err, L->errlen, "%s: loading %s: %s", shown, s->table, msg);
         rc = GW_EUPSTREAM;
     }
     gw_buf_free(&url);
@@ -760,6 +763,9 @@ static gw_err_t open_duck(loader_t *L)
     duckdb_config cfg = NULL;
     char *oerr = NULL;
     gw_err_t rc = GW_EIO;
+    if ((rc = gw_duckdb_load(L->err, L->errlen)) != GW_OK)
+        return rc;
+    rc = GW_EIO;
     if (duckdb_create_config(&cfg) != DuckDBSuccess)
         return GW_ENOMEM;
     duckdb_set_config(cfg, "access_mode", "READ_ONLY");
@@ -824,13 +830,15 @@ static const char load_usage[] =
     "                  http://127.0.0.1:8123); with --cluster give every node's URL\n"
     "  --database      default: ask.clickhouse.database, else retail\n"
     "  --cluster NAME  remote_servers cluster: *_local tables + Distributed ones\n"
-    "  --user U        a user that may write (password: $LLMGW_CLICKHOUSE_PASSWORD)\n"
+    "  --user U        a user that may write (default: ask.clickhouse.user, else the\n"
+    "                  server's default user; password: $LLMGW_CLICKHOUSE_PASSWORD,\n"
+    "                  else ask.clickhouse.password when the user comes from the config)\n"
     "  --batch-rows N  rows per INSERT (default 2000000)\n";
 
 #define MAX_URLS 64
 
 typedef struct load_args {
-    const char *engine, *config, *from, *database, *cluster, *user;
+    const char *engine, *config, *from, *database, *cluster, *user, *password;
     const char *urls[MAX_URLS];
     size_t n_urls;
     uint64_t batch;
@@ -911,6 +919,12 @@ static int apply_config(load_args_t *a, gw_config_t **cfg)
         a->database = (*cfg)->ask.clickhouse_database;
     if (a->cluster == NULL)
         a->cluster = (*cfg)->ask.clickhouse_cluster;
+    a->password = getenv("LLMGW_CLICKHOUSE_PASSWORD");
+    if (a->user == NULL && (*cfg)->ask.clickhouse_user != NULL) {
+        a->user = (*cfg)->ask.clickhouse_user;
+        if (a->password == NULL)
+            a->password = (*cfg)->ask.clickhouse_password;
+    }
     return 0;
 }
 
@@ -935,18 +949,21 @@ int gw_catalog_load_cmd(int argc, char **argv)
     if (apply_config(&a, &cfg) != 0)
         return 1;
     gw_chload_opts_t o = {a.from, a.urls, a.n_urls, a.database, a.cluster, a.user,
-                          getenv("LLMGW_CLICKHOUSE_PASSWORD"), a.batch, isatty(2) ? progress : NULL, NULL};
+                          a.password, a.batch, isatty(2) ? progress : NULL, NULL};
     gw_chload_stats_t st;
     gw_err_t rc = gw_clickhouse_load(&o, &st, err, sizeof err);
-    gw_config_unref(cfg);
     if (rc != GW_OK) {
         fprintf(stderr, "llmgw catalog load: %s\n", err);
+        gw_config_unref(cfg);
         return rc == GW_EINVAL ? 2 : 1;
     }
     uint64_t rows = st.categories + st.skus + st.warehouses + st.inventory;
+    char shown[512];
     printf("catalog load: clickhouse %s%s%s, %" PRIu64 " skus, %" PRIu64 " inventory rows, %" PRIu64
            " categories, %" PRIu64 " warehouses in %.2f s (%.0f rows/s)\n",
-           a.urls[0], a.cluster != NULL ? " cluster " : "", a.cluster != NULL ? a.cluster : "", st.skus, st.inventory,
-           st.categories, st.warehouses, st.seconds, st.seconds > 0 ? (double)rows / st.seconds : 0.0);
+           gw_ch_url_shown(a.urls[0], shown, sizeof shown), a.cluster != NULL ? " cluster " : "",
+           a.cluster != NULL ? a.cluster : "", st.skus, st.inventory, st.categories, st.warehouses, st.seconds,
+           st.seconds > 0 ? (double)rows / st.seconds : 0.0);
+    gw_config_unref(cfg); /* a.urls, a.cluster may point into it */
     return 0;
 }

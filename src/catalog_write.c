@@ -12,7 +12,6 @@
  */
 #include "catalog_gen.h"
 
-#include <duckdb.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,6 +24,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "catalog_schema.h"
+#include "duckdb_dl.h"
 
 #define BLOCK 2048 /* SKUs a generator thread claims at a time */
 
@@ -472,6 +472,8 @@ static gw_err_t open_db(writer_t *w, const char *path, char *err, size_t errlen)
     char threads[16], *open_err = NULL;
     gw_err_t rc = GW_EIO;
     snprintf(threads, sizeof threads, "%u", w->ctx.threads);
+    if ((rc = gw_duckdb_load(err, errlen)) != GW_OK)
+        return rc;
     if (duckdb_create_config(&cfg) != DuckDBSuccess) {
         snprintf(err, errlen, "duckdb: cannot create config");
         return GW_ENOMEM;

@@ -28,6 +28,18 @@ static int url_safe(unsigned char c)
            c == '.' || c == '~';
 }
 
+const char *gw_ch_url_shown(const char *url, char *dst, size_t cap)
+{
+    const char *host = strstr(url, "://");
+    host = host != NULL ? host + 3 : url;
+    const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+    if (at != NULL && (slash == NULL || at < slash))
+        snprintf(dst, cap, "%.*s%s", (int)(host - url), url, at + 1);
+    else
+        snprintf(dst, cap, "%s", url);
+    return dst;
+}
+
 gw_err_t gw_ch_url_param(gw_buf_t *url, const char *key, const char *value)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -231,6 +243,7 @@ gw_err_t gw_ch_error_kind(int code)
     case GW_CH_E_ACCESS_DENIED:
     case GW_CH_E_UNKNOWN_USER:
     case GW_CH_E_WRONG_PASSWORD:
+    case GW_CH_E_REQUIRED_PASSWORD:
     case GW_CH_E_IP_NOT_ALLOWED:
         return GW_EDENIED;
     default:

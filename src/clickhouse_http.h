@@ -19,6 +19,7 @@
 #define GW_CH_E_TIMEOUT_EXCEEDED 159
 #define GW_CH_E_READONLY 164
 #define GW_CH_E_WRONG_PASSWORD 193
+#define GW_CH_E_REQUIRED_PASSWORD 194
 #define GW_CH_E_UNKNOWN_USER 192
 #define GW_CH_E_IP_NOT_ALLOWED 195
 #define GW_CH_E_MEMORY_LIMIT 241
@@ -30,6 +31,9 @@
  * no query string) with one trailing '/', into url (reset first). GW_EINVAL
  * for a base that is not http(s):// or has a '?' or '#'. */
 gw_err_t gw_ch_url_init(gw_buf_t *url, const char *base);
+/* Writes url without its "user:password@" into dst[0..cap) (truncated,
+ * NUL-terminated) and returns dst: what messages may show. */
+const char *gw_ch_url_shown(const char *url, char *dst, size_t cap);
 /* Appends "?key=value" or "&key=value", value percent-encoded. */
 gw_err_t gw_ch_url_param(gw_buf_t *url, const char *key, const char *value);
 

@@ -362,6 +362,8 @@ gw_err_t gw_engine_open(const struct gw_config *cfg, gw_engine_check_cb check, v
         o.url = cfg->ask.clickhouse_url;
         o.database = cfg->ask.clickhouse_database;
         o.cluster = cfg->ask.clickhouse_cluster;
+        o.user = cfg->ask.clickhouse_user;
+        o.password = cfg->ask.clickhouse_password;
         o.check = check;
         o.check_data = check_data;
         return gw_engine_clickhouse_open(&o, out, err, errlen);

@@ -1,20 +1,18 @@
-/* engine_duckdb.c - the DuckDB engine: a catalog file opened read-only with
- * a locked, no-external-access configuration (platform-duckdb.md 0, 3).
+/* engine_duckdb.c - the DuckDB engine: a catalog file attached read-only as
+ * "retail" to an in-memory instance, then a locked, no-external-access
+ * configuration (platform-duckdb.md 0, 3). Only SELECT ever runs, so the
+ * empty in-memory database cannot be written either.
  *
  * Each query gets its own connection: check hook (the SQL guard) -> exactly
  * one statement whose prepared type is SELECT -> streaming execution
  * (duckdb_pending_prepared_streaming, so a row cap stops the work early) ->
  * chunks and validity masks turned into typed cells. A watchdog thread
  * interrupts the connection when the timeout passes. This file uses the
- * deprecated streaming entry points on purpose (platform-duckdb.md 7), so
- * it undefines DUCKDB_API_NO_DEPRECATED for itself.
+ * deprecated streaming entry points on purpose (platform-duckdb.md 7);
+ * duckdb_dl.h declares them (it undefines DUCKDB_API_NO_DEPRECATED).
  */
 #include "engine.h"
 
-/* the streaming entry points are behind this define (platform-duckdb.md 7);
- * the rest of the project may set it, this file must not */
-#undef DUCKDB_API_NO_DEPRECATED
-#include <duckdb.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -25,6 +23,10 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "duckdb_dl.h"
+
+/* the name the catalog is attached under; the guard's catalog has it too */
+#define GW_DUCKDB_CATALOG "retail"
 
 #define SCRATCH 96 /* bytes per cell for dates, times, big numbers */
 
@@ -672,6 +674,16 @@ static gw_err_t sql_text(gw_engine_check_cb check, void *check_data, const char 
     return rc;
 }
 
+/* A new connection's default database is the in-memory one: switch it to
+ * the attached catalog (a local setting, allowed under the lock). */
+static gw_err_t use_catalog(duckdb_connection con)
+{
+    duckdb_result res;
+    gw_err_t rc = duckdb_query(con, "USE " GW_DUCKDB_CATALOG, &res) == DuckDBSuccess ? GW_OK : GW_EIO;
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
 /* A query, checked by `check` (NULL: only the built-in one-SELECT check). */
 static gw_err_t run_query(duck_t *d, gw_engine_check_cb check, const char *sql, size_t len,
                           const gw_query_opts_t *o, const gw_row_sink_t *sink, gw_query_info_t *info)
@@ -684,7 +696,7 @@ static gw_err_t run_query(duck_t *d, gw_engine_check_cb check, const char *sql, 
     gw_err_t rc = sql_text(check, d->check_data, sql, len, o, &text, info);
     if (rc != GW_OK)
         goto out;
-    if (duckdb_connect(d->db, &q.con) != DuckDBSuccess) {
+    if (duckdb_connect(d->db, &q.con) != DuckDBSuccess || use_catalog(q.con) != GW_OK) {
         rc = fail(info, GW_EIO, 0, "duckdb: cannot open a connection");
         goto out;
     }
@@ -886,7 +898,9 @@ static gw_err_t describe_table(duck_t *d, gw_schema_table_t *t, size_t max, char
     gw_buf_t sql;
     strlist_t cols = {0};
     gw_buf_init(&sql, 16384);
-    gw_err_t rc = build_sql(&sql, "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main'"
+    gw_err_t rc = build_sql(&sql,
+                            "SELECT column_name, data_type FROM duckdb_columns()"
+                            " WHERE database_name = '" GW_DUCKDB_CATALOG "' AND schema_name = 'main'"
                             " AND table_name = ", t->name, '\'', "", NULL, 0, " ORDER BY column_index");
     if (rc == GW_OK)
         rc = run_internal(d, sql.ptr, push_ab, &cols, err, errlen);
@@ -916,7 +930,8 @@ static gw_err_t duck_describe(gw_engine_t *e, size_t max, gw_schema_t **out, cha
     if (s == NULL || (s->engine = gw_strdup("duckdb")) == NULL)
         goto out;
     rc = run_internal(d,
-                      "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary"
+                      "SELECT table_name FROM duckdb_tables() WHERE database_name = '" GW_DUCKDB_CATALOG "'"
+                      " AND schema_name = 'main' AND NOT temporary"
                       " ORDER BY table_name",
                       push_a, &names, err, errlen);
     if (rc == GW_OK && (s->tables = gw_calloc(names.n + 1, sizeof *s->tables)) == NULL)
@@ -959,7 +974,9 @@ static gw_err_t set_cfg(duckdb_config cfg, const char *name, const char *value, 
     return GW_ECONFIG;
 }
 
-/* The settings of platform-duckdb.md 3; lock_configuration comes last. */
+/* The settings of platform-duckdb.md 3 that can be given at open. The
+ * instance is in memory; the catalog file is attached read-only by
+ * attach_catalog, which then turns external access off and locks. */
 static gw_err_t secure_config(duckdb_config cfg, const gw_duckdb_opts_t *o, char *err, size_t errlen)
 {
     char threads[16], temp[4200];
@@ -976,9 +993,6 @@ static gw_err_t secure_config(duckdb_config cfg, const gw_duckdb_opts_t *o, char
         {"autoinstall_known_extensions", "false"},
         {"autoload_known_extensions", "false"},
         {"allow_community_extensions", "false"},
-        {"access_mode", "READ_ONLY"},
-        {"enable_external_access", "false"},
-        {"lock_configuration", "true"},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
         gw_err_t rc = set_cfg(cfg, kv[i][0], kv[i][1], err, errlen);
@@ -986,6 +1000,46 @@ static gw_err_t secure_config(duckdb_config cfg, const gw_duckdb_opts_t *o, char
             return rc;
     }
     return GW_OK;
+}
+
+static gw_err_t setup_sql(duckdb_connection con, const char *sql, char *err, size_t errlen)
+{
+    duckdb_result res;
+    gw_err_t rc = GW_OK;
+    if (duckdb_query(con, sql, &res) != DuckDBSuccess) {
+        const char *e = duckdb_result_error(&res);
+        snprintf(err, errlen, "duckdb: %s", e != NULL ? e : "setup failed");
+        rc = GW_EIO;
+    }
+    duckdb_destroy_result(&res);
+    return rc;
+}
+
+/* The catalog file is attached read-only under the name the guard and the
+ * planners use (GW_DUCKDB_CATALOG), so skus, main.skus, retail.skus and
+ * retail.main.skus resolve alike whatever the file is called; each query
+ * connection starts with USE. Then files, ATTACH, INSTALL/LOAD and SET are
+ * closed for good (external access off, configuration locked). */
+static gw_err_t attach_catalog(duck_t *d, const char *path, char *err, size_t errlen)
+{
+    duckdb_connection con = NULL;
+    gw_buf_t sql;
+    gw_err_t rc = GW_EIO;
+    gw_buf_init(&sql, 16384);
+    if (duckdb_connect(d->db, &con) != DuckDBSuccess) {
+        snprintf(err, errlen, "duckdb: cannot connect");
+        goto out;
+    }
+    if ((rc = build_sql(&sql, "ATTACH ", path, '\'', "", NULL, 0,
+                        " AS " GW_DUCKDB_CATALOG " (READ_ONLY)")) != GW_OK ||
+        (rc = setup_sql(con, sql.ptr, err, errlen)) != GW_OK)
+        goto out;
+    rc = setup_sql(con, "SET enable_external_access = false; SET lock_configuration = true;", err, errlen);
+out:
+    if (con != NULL)
+        duckdb_disconnect(&con);
+    gw_buf_free(&sql);
+    return rc;
 }
 
 gw_err_t gw_engine_duckdb_open(const gw_duckdb_opts_t *o, gw_engine_t **out, char *err, size_t errlen)
@@ -999,6 +1053,8 @@ gw_err_t gw_engine_duckdb_open(const gw_duckdb_opts_t *o, gw_engine_t **out, cha
         snprintf(err, errlen, "duckdb: no catalog path");
         goto out;
     }
+    if ((rc = gw_duckdb_load(err, errlen)) != GW_OK)
+        goto out;
     rc = GW_ENOMEM;
     if ((d = gw_calloc(1, sizeof *d)) == NULL || duckdb_create_config(&cfg) != DuckDBSuccess) {
         snprintf(err, errlen, "out of memory");
@@ -1006,9 +1062,13 @@ gw_err_t gw_engine_duckdb_open(const gw_duckdb_opts_t *o, gw_engine_t **out, cha
     }
     if ((rc = secure_config(cfg, o, err, errlen)) != GW_OK)
         goto out;
-    if (duckdb_open_ext(o->path, &d->db, cfg, &open_err) != DuckDBSuccess) {
-        snprintf(err, errlen, "duckdb: %s", open_err != NULL ? open_err : "cannot open the catalog");
-        rc = access(o->path, F_OK) == 0 ? GW_EIO : GW_ENOTFOUND;
+    if (duckdb_open_ext(NULL, &d->db, cfg, &open_err) != DuckDBSuccess) {
+        snprintf(err, errlen, "duckdb: %s", open_err != NULL ? open_err : "cannot open");
+        rc = GW_EIO;
+        goto out;
+    }
+    if ((rc = attach_catalog(d, o->path, err, errlen)) != GW_OK) {
+        rc = access(o->path, F_OK) == 0 ? rc : GW_ENOTFOUND;
         goto out;
     }
     d->base.ops = &duck_ops;

@@ -1,7 +1,8 @@
 /* sql_guard.c - public entry points of the SQL guard: argument and text
- * checks common to both dialects (size, NUL bytes, UTF-8), the verdict
+ * checks common to every dialect (size, NUL bytes, UTF-8), the verdict
  * helpers, timing, and the per-guard mutex around the DuckDB backend.
- * The dialect logic lives in sql_guard_duckdb.c and sql_guard_clickhouse.c.
+ * The dialect logic lives in sql_guard_duckdb.c, sql_guard_clickhouse.c
+ * and sql_guard_bigquery.c.
  */
 #include "sql_guard.h"
 
@@ -12,12 +13,16 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "catalog_schema.h"
+#include "config.h"
 #include "sql_guard_int.h"
 
 struct gw_guard {
     gw_sql_dialect_t dialect;
     pthread_mutex_t mu; /* serializes checks on the one DuckDB connection */
-    gw__gduck_t *duck;  /* NULL for ClickHouse */
+    gw__gduck_t *duck;  /* NULL for ClickHouse and BigQuery */
+    char *bq_project;   /* BigQuery: NULL accepts no project.dataset.table */
+    char *bq_dataset;   /* BigQuery: the one dataset tables may come from */
 };
 
 static const char *const reason_names[] = {
@@ -77,6 +82,8 @@ int gw__guard_ieq(const char *a, const char *b, size_t n)
 gw_guard_t *gw_guard_new(gw_sql_dialect_t dialect, char *err, size_t errlen)
 {
     gw_guard_t *g = NULL;
+    if (dialect == GW_SQL_BIGQUERY)
+        return gw_guard_new_bigquery(NULL, NULL, err, errlen);
     if (dialect != GW_SQL_DUCKDB && dialect != GW_SQL_CLICKHOUSE) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "unknown SQL dialect %d", (int)dialect);
@@ -104,10 +111,69 @@ oom:
     return NULL;
 }
 
+/* 1 when s is a BigQuery name: letters, digits, _ and (projects) - . : */
+static int bq_name_ok(const char *s, const char *extra)
+{
+    if (s == NULL || s[0] == '\0' || strlen(s) > 1024)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              strchr(extra, *p) != NULL))
+            return 0;
+    return 1;
+}
+
+gw_guard_t *gw_guard_new_bigquery(const char *project, const char *dataset, char *err, size_t errlen)
+{
+    gw_guard_t *g = NULL;
+    if (dataset == NULL)
+        dataset = GW_CATALOG_DATASET;
+    if ((project != NULL && !bq_name_ok(project, "-.:")) || !bq_name_ok(dataset, "")) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "bigquery guard: bad project or dataset name");
+        return NULL;
+    }
+    if ((g = gw_calloc(1, sizeof(*g))) == NULL || pthread_mutex_init(&g->mu, NULL) != 0) {
+        gw_free(g);
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    g->dialect = GW_SQL_BIGQUERY;
+    g->bq_dataset = gw_strdup(dataset);
+    g->bq_project = project != NULL ? gw_strdup(project) : NULL;
+    if (g->bq_dataset == NULL || (project != NULL && g->bq_project == NULL)) {
+        gw_guard_free(g);
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return g;
+}
+
+gw_sql_dialect_t gw_guard_dialect_for_engine(const char *engine)
+{
+    if (engine != NULL && strcmp(engine, "clickhouse") == 0)
+        return GW_SQL_CLICKHOUSE;
+    if (engine != NULL && strcmp(engine, "bigquery") == 0)
+        return GW_SQL_BIGQUERY;
+    return GW_SQL_DUCKDB;
+}
+
+gw_guard_t *gw_guard_new_for_config(const gw_config_t *cfg, char *err, size_t errlen)
+{
+    gw_sql_dialect_t d = gw_guard_dialect_for_engine(cfg != NULL ? cfg->ask.engine : NULL);
+    if (d == GW_SQL_BIGQUERY)
+        return gw_guard_new_bigquery(cfg->ask.bigquery_project, cfg->ask.bigquery_dataset, err, errlen);
+    return gw_guard_new(d, err, errlen);
+}
+
 void gw_guard_free(gw_guard_t *g)
 {
     if (g == NULL)
         return;
+    gw_free(g->bq_project);
+    gw_free(g->bq_dataset);
     gw__gduck_free(g->duck);
     pthread_mutex_destroy(&g->mu);
     gw_free(g);
@@ -206,6 +272,8 @@ gw_err_t gw_guard_check(gw_guard_t *g, const char *sql, size_t len, int64_t row_
     rc = precheck(sql == NULL ? "" : sql, len, v);
     if (rc == GW_OK && g->dialect == GW_SQL_DUCKDB)
         rc = check_duckdb(g, sql, len, row_cap, out_sql, v);
+    else if (rc == GW_OK && g->dialect == GW_SQL_BIGQUERY)
+        rc = gw__gbq_check(g->bq_project, g->bq_dataset, sql, len, row_cap, out_sql, v);
     else if (rc == GW_OK)
         rc = gw__gch_check(sql, len, row_cap, out_sql, v);
     if (rc == GW_OK) {

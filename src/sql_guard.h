@@ -6,7 +6,11 @@
  * DuckDB dialect: decided by DuckDB's own parser, binder and planner on a
  * private empty in-memory catalog (sql_guard_duckdb.c). ClickHouse 18.16
  * dialect: a tokenizer faithful to ClickHouse's lexer plus structural rules
- * (sql_guard_clickhouse.c). Anything the guard cannot prove safe is refused.
+ * (sql_guard_clickhouse.c). BigQuery (GoogleSQL): the same approach with
+ * GoogleSQL's lexical rules (sql_guard_bigquery.c): no scripting, DML, DDL,
+ * INFORMATION_SCHEMA, parameters, table functions or qualified calls, and
+ * tables only from the configured dataset. Anything the guard cannot prove
+ * safe is refused.
  * Engine-level read-only settings stay as a second wall.
  *
  * Table names accepted. DuckDB: skus, main.skus, retail.skus and
@@ -16,6 +20,9 @@
  * DuckDB's scoping (a CTE is visible to later CTEs and the body only).
  * ClickHouse: skus or retail.skus, exact case (ClickHouse names are case
  * sensitive), never system.*, never a table function.
+ * BigQuery: skus, DATASET.skus or PROJECT.DATASET.skus for the configured
+ * dataset and project, exact case, each part or the whole path in
+ * backticks; a CTE name in scope; UNNEST(...); never INFORMATION_SCHEMA.
  * DuckDB limits (its optimizer is exponential in nested scalar subqueries
  * and fast-growing in joins): subqueries nested at most 10 deep, at most 64
  * SELECT blocks, at most 16 joins; a check then costs at most ~0.25 s.
@@ -34,7 +41,8 @@
 
 typedef enum gw_sql_dialect {
     GW_SQL_DUCKDB = 0,
-    GW_SQL_CLICKHOUSE = 1
+    GW_SQL_CLICKHOUSE = 1,
+    GW_SQL_BIGQUERY = 2
 } gw_sql_dialect_t;
 
 /* Why a query was refused; GW_GUARD_OK when it was accepted. */
@@ -77,6 +85,24 @@ typedef struct gw_guard gw_guard_t;
  * one guard are serialized by a mutex (one DuckDB connection per guard, about
  * 1 ms per check). Create several guards for more parallelism. */
 gw_guard_t *gw_guard_new(gw_sql_dialect_t dialect, char *err, size_t errlen);
+
+/* Creates a BigQuery guard for one dataset (NULL: "retail") and project
+ * (NULL: the project.dataset.table form is refused). Names: letters, digits,
+ * _ (a project may also hold - . :). gw_guard_new(GW_SQL_BIGQUERY) is
+ * gw_guard_new_bigquery(NULL, NULL). NULL on bad names or OOM, with a
+ * message in err (if not NULL). Free with gw_guard_free. Borrows its
+ * arguments (copies them). */
+gw_guard_t *gw_guard_new_bigquery(const char *project, const char *dataset, char *err, size_t errlen);
+
+/* The dialect for an ask.engine name: "clickhouse", "bigquery", else
+ * (duckdb, NULL) GW_SQL_DUCKDB. */
+gw_sql_dialect_t gw_guard_dialect_for_engine(const char *engine);
+
+struct gw_config;
+/* The guard for the engine cfg names (ask.engine; cfg NULL: DuckDB), bound
+ * for BigQuery to ask.bigquery.project / ask.bigquery.dataset. Same return
+ * and ownership as gw_guard_new. Borrows cfg. */
+gw_guard_t *gw_guard_new_for_config(const struct gw_config *cfg, char *err, size_t errlen);
 
 /* Frees a guard (NULL is fine). No check may be running on it. */
 void gw_guard_free(gw_guard_t *g);

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "duckdb.h"
+#include "duckdb_dl.h"
 
 #include "alloc.h"
 #include "catalog_schema.h"
@@ -73,6 +73,8 @@ static int open_db(gw__gduck_t *d, char *err, size_t errlen)
     duckdb_config cfg = NULL;
     char *oerr = NULL;
     int ok = 0;
+    if (gw_duckdb_load(err, errlen) != GW_OK)
+        return 0;
     if (duckdb_create_config(&cfg) != DuckDBSuccess) {
         snprintf(err, errlen, "guard: cannot create a DuckDB config");
         goto out;

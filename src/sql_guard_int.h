@@ -4,7 +4,8 @@
  * sql_guard_duckdb.c the DuckDB backend (statement count, type, AST and
  * plan walks, LIMIT rewrite); sql_guard_walk.c the JSON walkers and the
  * DuckDB function deny-list; sql_guard_clickhouse.c the ClickHouse
- * tokenizer, rules and LIMIT rewrite.
+ * tokenizer, rules and LIMIT rewrite; sql_guard_bigquery.c the same for
+ * GoogleSQL.
  */
 #ifndef GW_SQL_GUARD_INT_H
 #define GW_SQL_GUARD_INT_H
@@ -56,6 +57,13 @@ gw_err_t gw__gwalk_ast(json_t *statements, gw_guard_verdict_t *v);
 gw_err_t gw__gwalk_plan(json_t *plans, gw_guard_verdict_t *v);
 /* 1 when a DuckDB function name (any case) is deny-listed. */
 int gw__gwalk_fn_denied(const char *name);
+
+/* --- BigQuery backend (sql_guard_bigquery.c) --- */
+/* Checks sql[0..len) (free of NUL bytes, valid UTF-8) against the BigQuery
+ * rules, tables limited to dataset (and project, when not NULL); same
+ * contract as gw_guard_check. Stateless, so thread-safe without a lock. */
+gw_err_t gw__gbq_check(const char *project, const char *dataset, const char *sql, size_t len, int64_t row_cap,
+                       gw_buf_t *out, gw_guard_verdict_t *v);
 
 /* --- ClickHouse backend (sql_guard_clickhouse.c) --- */
 /* Checks sql[0..len) (free of NUL bytes, valid UTF-8); same contract as

@@ -5,7 +5,6 @@
  * Uses the tiny taxonomy in tests/data/taxonomy-mini, plus data/ when the
  * project's real taxonomy files are present.
  */
-#include <duckdb.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "alloc.h"
 #include "catalog_cli.h"
 #include "catalog_gen.h"
+#include "duckdb_dl.h"
 #include "engine.h"
 #include "test.h"
 
@@ -437,7 +437,7 @@ static char *file_query(const char *sql)
     duckdb_connection con;
     duckdb_result r;
     char *s = NULL;
-    if (duckdb_open(NULL, &db) != DuckDBSuccess)
+    if (gw_duckdb_load(NULL, 0) != GW_OK || duckdb_open(NULL, &db) != DuckDBSuccess)
         return gw_strdup("<open>");
     duckdb_connect(db, &con);
     if (duckdb_query(con, sql, &r) == DuckDBSuccess) {

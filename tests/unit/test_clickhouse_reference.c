@@ -23,6 +23,7 @@
 #include "catalog_load.h"
 #include "engine.h"
 #include "engine_clickhouse.h"
+#include "sql_guard.h"
 #include "test.h"
 
 #define QUESTIONS GW_SOURCE_DIR "/tests/data/reference_questions.tsv"
@@ -256,6 +257,52 @@ static long long count_of(gw_engine_t *e, const char *sql)
     return v;
 }
 
+/* sql through a guard of its dialect, then the engine; -1 when refused. */
+static long long guarded_count(gw_guard_t *g, gw_engine_t *e, const char *sql)
+{
+    gw_buf_t out;
+    gw_guard_verdict_t v;
+    long long n = -1;
+    gw_buf_init(&out, 1u << 16);
+    if (gw_guard_check(g, sql, strlen(sql), 100, &out, &v) == GW_OK)
+        n = count_of(e, out.ptr);
+    else
+        fprintf(stderr, "guard refused %s: %s\n", sql, v.message);
+    gw_buf_free(&out);
+    return n;
+}
+
+/* skus and retail.skus are the same table on every engine: the guard
+ * accepts both, and each engine resolves both (DuckDB attaches its catalog
+ * file as "retail", ClickHouse's database is retail). */
+static void check_qualified_names(gw_engine_t *duck, gw_engine_t *single, gw_engine_t *cluster)
+{
+    char err[256] = "";
+    gw_guard_t *gd = gw_guard_new(GW_SQL_DUCKDB, err, sizeof err), *gc = gw_guard_new(GW_SQL_CLICKHOUSE, err, sizeof err);
+    T_OK(gd != NULL && gc != NULL, "guards: %s", err);
+    if (gd == NULL || gc == NULL)
+        goto out;
+    static const char *const duck_sql[] = {
+        "SELECT count(*) FROM skus", "SELECT count(*) FROM retail.skus", "SELECT count(*) FROM retail.main.skus",
+        "SELECT sum(i.on_hand) FROM retail.inventory i JOIN skus s USING (sku_id) WHERE s.is_active",
+        "SELECT sum(i.on_hand) FROM inventory i JOIN retail.skus s USING (sku_id) WHERE s.is_active"};
+    static const char *const ch_sql[] = {
+        "SELECT count() FROM skus", "SELECT count() FROM retail.skus", "SELECT count() FROM retail.skus",
+        "SELECT sum(on_hand) FROM retail.inventory WHERE sku_id IN (SELECT sku_id FROM skus WHERE is_active)",
+        "SELECT sum(on_hand) FROM inventory WHERE sku_id IN (SELECT sku_id FROM retail.skus WHERE is_active)"};
+    long long want[2] = {20000, count_of(duck, "SELECT sum(i.on_hand) FROM inventory i JOIN skus s USING (sku_id) "
+                                               "WHERE s.is_active")};
+    for (size_t i = 0; i < sizeof duck_sql / sizeof duck_sql[0]; i++) {
+        long long w = want[i < 3 ? 0 : 1];
+        T_OK(guarded_count(gd, duck, duck_sql[i]) == w, "duckdb: %s = %lld", duck_sql[i], w);
+        T_OK(guarded_count(gc, single, ch_sql[i]) == w, "clickhouse: %s = %lld", ch_sql[i], w);
+        T_OK(guarded_count(gc, cluster, ch_sql[i]) == w, "cluster: %s = %lld", ch_sql[i], w);
+    }
+out:
+    gw_guard_free(gd);
+    gw_guard_free(gc);
+}
+
 /* The cluster really is sharded: both shards hold part of every SKU table,
  * and describe shows the four Distributed tables, not *_local. */
 static void check_sharding(gw_engine_t *cluster)
@@ -332,6 +379,7 @@ static void run_all(void)
         for (size_t i = 0; i < n; i++)
             check_question(&q[i], duck, single, cluster);
         check_sharding(cluster);
+        check_qualified_names(duck, single, cluster);
     }
     gw_engine_close(duck);
     gw_engine_close(single);

@@ -18,6 +18,7 @@
 #include "catalog_load.h"
 #include "clickhouse_http.h"
 #include "clickhouse_json.h"
+#include "config.h"
 #include "engine.h"
 #include "engine_clickhouse.h"
 #include "test.h"
@@ -152,6 +153,10 @@ static void test_url_and_kinds(void)
     T_OK(gw_ch_url_param(&u, "query_id", "a b&c=d/é") == GW_OK && gw_ch_url_param(&u, "database", "retail") == GW_OK,
          "params");
     T_STREQ(u.ptr, "http://h:1/?query_id=a%20b%26c%3Dd%2F%C3%A9&database=retail", "encoded: %s", u.ptr);
+    char shown[64];
+    T_STREQ(gw_ch_url_shown("http://u:p@w@h:1/x", shown, sizeof shown), "http://w@h:1/x", "userinfo hidden");
+    T_STREQ(gw_ch_url_shown("https://h:1/a@b", shown, sizeof shown), "https://h:1/a@b", "@ in the path kept");
+    T_STREQ(gw_ch_url_shown("h:1", shown, sizeof shown), "h:1", "no scheme");
     T_OK(gw_ch_url_init(&u, "http://h:1/?x=1") == GW_EINVAL && gw_ch_url_init(&u, "ftp://h") == GW_EINVAL,
          "bad base urls refused");
     gw_buf_free(&u);
@@ -543,6 +548,86 @@ static void test_load_cmd(void)
     T_OK(gw_catalog_load_cmd(10, good) == 0, "load through the command");
 }
 
+/* The passwords scripts/clickhouse.sh gives its two password users. */
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v != NULL ? v : dflt;
+}
+
+/* ask.clickhouse.user / password from the config reach the engine (basic
+ * auth) and never appear in an error message. */
+static gw_err_t open_from_config(const char *user, const char *password, gw_engine_t **e, char *err, size_t errlen)
+{
+    gw_config_t *cfg = gw_config_default();
+    gw_err_t rc = GW_ENOMEM;
+    *e = NULL;
+    if (cfg == NULL)
+        return rc;
+    gw_free(cfg->ask.engine);
+    gw_free(cfg->ask.clickhouse_url);
+    gw_free(cfg->ask.clickhouse_database);
+    cfg->ask.engine = gw_strdup("clickhouse");
+    cfg->ask.clickhouse_url = gw_strdup(url);
+    cfg->ask.clickhouse_database = gw_strdup(DB);
+    cfg->ask.clickhouse_user = gw_strdup(user);
+    cfg->ask.clickhouse_password = gw_strdup(password);
+    if (cfg->ask.engine != NULL && cfg->ask.clickhouse_url != NULL && cfg->ask.clickhouse_database != NULL &&
+        cfg->ask.clickhouse_user != NULL && cfg->ask.clickhouse_password != NULL)
+        rc = gw_engine_open(cfg, NULL, NULL, e, err, errlen);
+    gw_config_unref(cfg);
+    return rc;
+}
+
+/* `catalog load --config F` with ask.clickhouse.user/password in F. */
+static int load_with_config(const char *user, const char *password)
+{
+    char path[256], sfile[300];
+    snprintf(path, sizeof path, "%s/creds.yaml", tmpdir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "ask:\n  engine: clickhouse\n  clickhouse:\n    url: %s\n    database: %s\n"
+               "    user: %s\n    password: \"%s\"\n", url, DB, user, password);
+    fclose(f);
+    snprintf(sfile, sizeof sfile, "%s", catalog);
+    char *argv[] = {"load", "--engine", "clickhouse", "--config", path, "--from", sfile};
+    int rc = gw_catalog_load_cmd(7, argv);
+    unlink(path);
+    return rc;
+}
+
+static void test_credentials(void)
+{
+    char err[512] = "", json[512];
+    gw_query_info_t info;
+    gw_engine_t *e = NULL;
+    const char *pw = env_or("LLMGW_CH_PW_PASSWORD", "llmgw-test-pw");
+    const char *rw = env_or("LLMGW_CH_RW_PASSWORD", "llmgw-test-rw");
+    T_OK(open_from_config("llmgw_pw", pw, &e, err, sizeof err) == GW_OK, "config user+password: %s", err);
+    T_OK(e != NULL && count_of(e, "SELECT count() FROM skus") == 2000, "queries as llmgw_pw");
+    T_OK(e != NULL && run(e, "CREATE TABLE x (a UInt8) ENGINE = Memory", 1, 0, json, sizeof json, &info) != GW_OK,
+         "llmgw_pw is read-only: %s", info.message);
+    gw_engine_close(e);
+    T_OK(open_from_config("llmgw_pw", "not-the-Pw-42", &e, err, sizeof err) == GW_EDENIED && e == NULL &&
+             strstr(err, "not-the-Pw-42") == NULL && strstr(err, "password") != NULL,
+         "wrong config password refused, not echoed: %s", err);
+    T_OK(open_from_config("llmgw_pw", "", &e, err, sizeof err) == GW_EDENIED && e == NULL,
+         "empty password refused: %s", err);
+    char with_pw[300];
+    const char *host = strstr(url, "://");
+    snprintf(with_pw, sizeof with_pw, "http://llmgw_rw:s3cr3t-in-url@%s", host != NULL ? host + 3 : url);
+    const char *urls[] = {with_pw};
+    gw_chload_opts_t lo = {catalog, urls, 1, DB, NULL, NULL, NULL, 700, NULL, NULL};
+    err[0] = '\0';
+    T_OK(gw_clickhouse_load(&lo, NULL, err, sizeof err) != GW_OK && strstr(err, "s3cr3t-in-url") == NULL &&
+             strstr(err, "127.0.0.1") != NULL,
+         "loader errors never show the URL's password: %s", err);
+    unsetenv("LLMGW_CLICKHOUSE_PASSWORD");
+    T_OK(load_with_config("llmgw_rw", "not-the-Rw-42") == 1, "catalog load with a wrong config password fails");
+    T_OK(load_with_config("llmgw_rw", rw) == 0, "catalog load as the config's writer user");
+}
+
 static void server_tests(void)
 {
     char err[512];
@@ -565,6 +650,7 @@ static void server_tests(void)
     test_concurrency(ro);
     test_open_errors();
     test_load_cmd();
+    test_credentials();
     T_OK(count_of(ro, "SELECT count() FROM " DB ".skus") == 2000, "reloaded by the command");
     gw_engine_close(ro);
     gw_engine_close(dflt);

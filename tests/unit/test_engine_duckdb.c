@@ -2,7 +2,6 @@
  * row cap and truncation, the timeout watchdog, the type -> JSON mapping,
  * describe, the check hook, concurrent queries, and `llmgw sql`.
  */
-#include <duckdb.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "alloc.h"
 #include "catalog_cli.h"
 #include "catalog_gen.h"
+#include "duckdb_dl.h"
 #include "engine.h"
 #include "test.h"
 
@@ -93,7 +93,7 @@ static int make_types_db(const char *path)
     duckdb_database db;
     duckdb_connection con;
     duckdb_result r;
-    if (duckdb_open(path, &db) != DuckDBSuccess)
+    if (gw_duckdb_load(NULL, 0) != GW_OK || duckdb_open(path, &db) != DuckDBSuccess)
         return -1;
     duckdb_connect(db, &con);
     int ok = duckdb_query(con, sql, &r) == DuckDBSuccess;
@@ -182,10 +182,21 @@ static void test_refusals(void)
     T_OK(gw_engine_query_result(e, "SELECT 1\0x", 10, &o, &r, &info) == GW_EDENIED, "embedded NUL refused");
     T_OK(count_of(e, "SELECT count(*) FROM skus") == 5000, "the catalog is unchanged");
     T_OK(count_of(e, "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('x', 'tt')") == 0, "no table created");
-    char *settings[] = {"SELECT current_setting('access_mode') = 'read_only' AND current_setting('enable_external_access') = false"
-                        " AND current_setting('lock_configuration') = true AND current_setting('autoload_known_extensions') = false"};
+    char *settings[] = {"SELECT current_setting('enable_external_access') = false"
+                        " AND current_setting('lock_configuration') = true AND current_setting('autoload_known_extensions') = false"
+                        " AND (SELECT readonly FROM duckdb_databases() WHERE database_name = 'retail')"
+                        " AND current_database() = 'retail'"};
     T_OK(run(e, settings[0], 1, 0, json, sizeof json, &info) == GW_OK && strstr(json, "[[true]]") != NULL,
-         "secure settings in effect: %s %s", json, info.message);
+         "secure settings in effect, catalog attached read-only as retail: %s %s", json, info.message);
+    T_OK(count_of(e, "SELECT count(*) FROM retail.skus") == 5000 && count_of(e, "SELECT count(*) FROM main.skus") == 5000 &&
+             count_of(e, "SELECT count(*) FROM retail.main.skus") == 5000,
+         "retail.skus, main.skus and retail.main.skus name the catalog's table");
+    T_OK(count_of(e, "SELECT count(*) FROM retail.inventory i JOIN skus s USING (sku_id)") ==
+             count_of(e, "SELECT count(*) FROM inventory"),
+         "qualified and unqualified names mix");
+    T_OK(run(e, "ATTACH ':memory:' AS m2", 10, 0, json, sizeof json, &info) == GW_EDENIED, "ATTACH memory refused");
+    T_OK(run(e, "SET enable_external_access = true", 10, 0, json, sizeof json, &info) == GW_EDENIED, "SET refused");
+    T_OK(run(e, "SELECT * FROM memory.main.x", 10, 0, json, sizeof json, &info) == GW_EUPSTREAM, "memory has no tables");
     gw_engine_close(e);
     gw_engine_t *missing = NULL;
     gw_duckdb_opts_t mo = {0};

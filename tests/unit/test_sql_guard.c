@@ -12,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "duckdb.h"
+#include "duckdb_dl.h"
 
 #include "alloc.h"
 #include "buf.h"
 #include "catalog_schema.h"
+#include "config.h"
 #include "sql_guard.h"
 #include "test.h"
 
@@ -119,7 +120,8 @@ static int exec_open(exec_db_t *e)
 {
     duckdb_result r;
     const char *setup[] = {"ATTACH ':memory:' AS retail; USE retail;", gw_catalog_ddl_duckdb, sample_rows};
-    if (duckdb_open(NULL, &e->db) != DuckDBSuccess || duckdb_connect(e->db, &e->con) != DuckDBSuccess)
+    if (gw_duckdb_load(NULL, 0) != GW_OK || duckdb_open(NULL, &e->db) != DuckDBSuccess ||
+        duckdb_connect(e->db, &e->con) != DuckDBSuccess)
         return -1;
     for (size_t i = 0; i < 3; i++) {
         int ok = duckdb_query(e->con, setup[i], &r) == DuckDBSuccess;
@@ -399,6 +401,108 @@ static void test_ch_rewrite(gw_guard_t *g)
     gw_buf_free(&out);
 }
 
+/* ---- BigQuery ---- */
+
+static void test_bq_messages(gw_guard_t *g)
+{
+    static const msg_case_t cases[] = {
+        {"DECLARE x INT64", GW_GUARD_NOT_SELECT, "only SELECT is allowed"},
+        {"SELECT 1; SELECT 2", GW_GUARD_MULTI, "multiple statements are not allowed"},
+        {"SELECT * FROM secret", GW_GUARD_TABLE, "table 'secret' is not in the catalog (only my-proj.retail.<table>)"},
+        {"SELECT * FROM `other.skus`", GW_GUARD_SCHEMA,
+         "table 'other.skus' is not in the catalog (only my-proj.retail.<table>)"},
+        {"SELECT * FROM retail.INFORMATION_SCHEMA.TABLES", GW_GUARD_SCHEMA, "INFORMATION_SCHEMA is not allowed"},
+        {"SELECT * FROM EXTERNAL_QUERY('c', 'q')", GW_GUARD_TABLE_FUNCTION, "table function EXTERNAL_QUERY is not allowed"},
+        {"SELECT EXTERNAL_QUERY('c', 'q')", GW_GUARD_FUNCTION, "function EXTERNAL_QUERY is not allowed"},
+        {"SELECT ML.PREDICT(1)", GW_GUARD_FUNCTION, "qualified function calls (ML.PREDICT) are not allowed"},
+        {"SELECT 1 FROM skus WHERE x IN (SELECT 1) AND y = (SELECT 1) OR z = @p", GW_GUARD_CLAUSE,
+         "query parameters and @@system variables are not allowed"},
+        {"SELECT * FROM skus |> WHERE TRUE", GW_GUARD_CLAUSE, "pipe syntax (|>) is not allowed"},
+        {"SELECT * FROM skus FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP()", GW_GUARD_CLAUSE, "SYSTEM_TIME is not allowed"},
+        {"SELECT 1 FROM skus s JOIN (SELECT 1) t ON TRUE WHERE EXISTS (SELECT 1 FROM t2)", GW_GUARD_TABLE,
+         "table 't2' is not in the catalog (only my-proj.retail.<table>)"},
+        {"SELECT r'\\''", GW_GUARD_BAD_TEXT, "a raw string may not hold a backslash before its quote (byte 7)"},
+        {"SELECT 'open", GW_GUARD_SYNTAX, "unterminated string at byte 7"},
+        {"SELECT title FROM skus LIMIT 5 LIMIT 6", GW_GUARD_CLAUSE, "only one outer LIMIT, a plain number, is allowed"},
+        {"SELECT title FROM skus LIMIT 1 + 1", GW_GUARD_CLAUSE, "only one outer LIMIT, a plain number, is allowed"},
+    };
+    check_messages(g, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_bq_rewrite(gw_guard_t *g)
+{
+    static const char *const cases[][2] = {
+        {"SELECT count(*) FROM skus", "SELECT count(*) FROM skus\nLIMIT 10"},
+        {"SELECT title FROM skus LIMIT 5;", "SELECT title FROM skus LIMIT 5"},
+        {"SELECT title FROM skus LIMIT 500 # many", "SELECT title FROM skus LIMIT 10"},
+        {"SELECT title FROM skus LIMIT 300 OFFSET 20", "SELECT title FROM skus LIMIT 10 OFFSET 20"},
+        {"SELECT 1 UNION ALL SELECT 2 LIMIT 1", "SELECT * FROM (\nSELECT 1 UNION ALL SELECT 2 LIMIT 1\n) LIMIT 10"},
+        {"SELECT * EXCEPT (title) FROM skus", "SELECT * EXCEPT (title) FROM skus\nLIMIT 10"},
+        {"WITH t AS (SELECT title FROM skus LIMIT 100) SELECT * FROM t",
+         "WITH t AS (SELECT title FROM skus LIMIT 100) SELECT * FROM t\nLIMIT 10"},
+        {"SELECT title FROM skus LIMIT 0011", "SELECT title FROM skus LIMIT 10"},
+    };
+    gw_buf_t out;
+    gw_buf_init(&out, 4096);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_guard_verdict_t v;
+        gw_err_t rc = gw_guard_check(g, cases[i][0], strlen(cases[i][0]), 10, &out, &v);
+        T_OK(rc == GW_OK, "bq accepted: %s (%s)", cases[i][0], v.message);
+        T_STREQ(out.ptr, cases[i][1], "bq rewrite of [%s] gave [%s]", cases[i][0], out.ptr);
+    }
+    gw_buf_free(&out);
+}
+
+/* Construction, the dataset/project binding and the engine -> dialect map. */
+static void test_bq_config(void)
+{
+    char err[128] = "";
+    gw_buf_t out;
+    gw_guard_verdict_t v;
+    gw_buf_init(&out, 4096);
+    gw_guard_t *plain = gw_guard_new(GW_SQL_BIGQUERY, err, sizeof err);
+    gw_guard_t *shop = gw_guard_new_bigquery("acme-prod", "shop", err, sizeof err);
+    T_OK(plain != NULL && shop != NULL && gw_guard_dialect(shop) == GW_SQL_BIGQUERY, "bq guards: %s", err);
+    T_OK(plain != NULL && gw_guard_check(plain, "SELECT 1 FROM retail.skus", 25, 0, &out, &v) == GW_OK, "default dataset");
+    T_OK(plain != NULL && gw_guard_check(plain, "SELECT 1 FROM `p.retail.skus`", 29, 0, &out, &v) == GW_EDENIED,
+         "no project configured: 3-part names refused");
+    T_OK(shop != NULL && gw_guard_check(shop, "SELECT 1 FROM `acme-prod.shop.skus`", 35, 0, &out, &v) == GW_OK,
+         "configured project and dataset: %s", v.message);
+    T_OK(shop != NULL && gw_guard_check(shop, "SELECT 1 FROM retail.skus", 25, 0, &out, &v) == GW_EDENIED &&
+             v.reason == GW_GUARD_SCHEMA,
+         "retail is another dataset here");
+    T_OK(gw_guard_new_bigquery("p", "bad;name", err, sizeof err) == NULL && strstr(err, "bad project") != NULL,
+         "bad dataset name refused: %s", err);
+    T_OK(gw_guard_new_bigquery("p q", NULL, NULL, 0) == NULL, "bad project name refused");
+    T_OK(gw_guard_dialect_for_engine("bigquery") == GW_SQL_BIGQUERY &&
+             gw_guard_dialect_for_engine("clickhouse") == GW_SQL_CLICKHOUSE &&
+             gw_guard_dialect_for_engine("duckdb") == GW_SQL_DUCKDB && gw_guard_dialect_for_engine(NULL) == GW_SQL_DUCKDB,
+         "engine -> dialect");
+    gw_guard_free(plain);
+    gw_guard_free(shop);
+    gw_config_t *cfg = gw_config_default();
+    if (cfg != NULL) {
+        gw_free(cfg->ask.engine);
+        gw_free(cfg->ask.bigquery_project);
+        gw_free(cfg->ask.bigquery_dataset);
+        cfg->ask.engine = gw_strdup("bigquery");
+        cfg->ask.bigquery_project = gw_strdup("acme-prod");
+        cfg->ask.bigquery_dataset = gw_strdup("shop");
+    }
+    gw_guard_t *fc = cfg != NULL ? gw_guard_new_for_config(cfg, err, sizeof err) : NULL;
+    T_OK(fc != NULL && gw_guard_dialect(fc) == GW_SQL_BIGQUERY &&
+             gw_guard_check(fc, "SELECT 1 FROM `acme-prod.shop.skus`", 35, 0, &out, &v) == GW_OK &&
+             gw_guard_check(fc, "SELECT 1 FROM retail.skus", 25, 0, &out, &v) == GW_EDENIED,
+         "guard from a bigquery config: %s", err);
+    gw_guard_free(fc);
+    gw_guard_t *fd = gw_guard_new_for_config(NULL, err, sizeof err);
+    T_OK(fd != NULL && gw_guard_dialect(fd) == GW_SQL_DUCKDB, "no config: DuckDB");
+    gw_guard_free(fd);
+    if (cfg != NULL)
+        gw_config_unref(cfg);
+    gw_buf_free(&out);
+}
+
 /* ---- contracts ---- */
 
 static void test_contracts(gw_guard_t *duck, gw_guard_t *ch)
@@ -502,14 +606,24 @@ int main(void)
     exec_db_t e;
     gw_guard_t *duck = gw_guard_new(GW_SQL_DUCKDB, err, sizeof(err));
     gw_guard_t *ch = gw_guard_new(GW_SQL_CLICKHOUSE, err, sizeof(err));
-    T_OK(duck != NULL && ch != NULL, "guards created: %s", err);
+    gw_guard_t *bq = gw_guard_new_bigquery("my-proj", "retail", err, sizeof(err));
+    T_OK(duck != NULL && ch != NULL && bq != NULL, "guards created: %s", err);
     T_OK(exec_open(&e) == 0, "sample catalog");
-    if (duck == NULL || ch == NULL)
+    if (duck == NULL || ch == NULL || bq == NULL) {
+        gw_guard_free(duck);
+        gw_guard_free(ch);
+        gw_guard_free(bq);
         return t_done("test_sql_guard");
+    }
     corpus_case(duck, "duckdb", "attacks.txt", 0, NULL, 300);
     corpus_case(duck, "duckdb", "legit.txt", 1, &e, 100);
     corpus_case(ch, "clickhouse", "attacks_clickhouse.txt", 0, NULL, 50);
     corpus_case(ch, "clickhouse", "legit_clickhouse.txt", 1, NULL, 50);
+    corpus_case(bq, "bigquery", "attacks_bigquery.txt", 0, NULL, 150);
+    corpus_case(bq, "bigquery", "legit_bigquery.txt", 1, NULL, 100);
+    test_bq_messages(bq);
+    test_bq_rewrite(bq);
+    test_bq_config();
     test_row_cap(duck, &e);
     test_duck_rewrite_text(duck);
     test_duck_messages(duck);
@@ -521,5 +635,6 @@ int main(void)
     exec_close(&e);
     gw_guard_free(duck);
     gw_guard_free(ch);
+    gw_guard_free(bq);
     return t_done("test_sql_guard");
 }
