@@ -10,6 +10,13 @@
 
 #include "alloc.h"
 
+/* The writer gathers lines for up to BATCH_MS after the first one (or
+ * until WAKE_BYTES are queued) before it writes: a wake-up per loop turn
+ * would cost a futex call and a context switch per request or two on the
+ * workers' cores. */
+#define BATCH_MS 20
+#define WAKE_BYTES (256 * 1024)
+
 struct gw_logwriter {
     int fd;
     pthread_t thread;
@@ -49,6 +56,37 @@ static int before(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* ts = now + ms on the monotonic clock, capped at cap. */
+static void deadline_ms(struct timespec *ts, uint32_t ms, const struct timespec *cap)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    ts->tv_sec += ms / 1000 + ts->tv_nsec / 1000000000L;
+    ts->tv_nsec %= 1000000000L;
+    if (cap != NULL && before(cap, ts))
+        *ts = *cap;
+}
+
+/* Waits (lock held) until there is a batch to write, the tick is due or
+ * stop; returns with the lock held. */
+static void writer_wait(gw_logwriter_t *w, const struct timespec *next)
+{
+    int ticking = w->cb != NULL && w->interval_s > 0;
+    while (w->queue.len == 0 && !w->stop) { /* idle: sleep until a line or the tick */
+        if (!ticking) {
+            pthread_cond_wait(&w->cond, &w->lock);
+            continue;
+        }
+        if (pthread_cond_timedwait(&w->cond, &w->lock, next) == ETIMEDOUT)
+            return;
+    }
+    struct timespec until;
+    deadline_ms(&until, BATCH_MS, ticking ? next : NULL);
+    while (w->queue.len < WAKE_BYTES && !w->stop) /* gather more lines for a while */
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+            break;
+}
+
 static void *writer_main(void *arg)
 {
     gw_logwriter_t *w = arg;
@@ -56,15 +94,7 @@ static void *writer_main(void *arg)
     deadline_after(&next, w->interval_s);
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (w->queue.len == 0 && !w->stop) {
-            if (w->cb == NULL || w->interval_s == 0) {
-                pthread_cond_wait(&w->cond, &w->lock);
-                continue;
-            }
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (!before(&now, &next) || pthread_cond_timedwait(&w->cond, &w->lock, &next) == ETIMEDOUT)
-                break;
-        }
+        writer_wait(w, &next);
         gw_buf_t tmp = w->queue; /* swap: workers fill the other buffer meanwhile */
         w->queue = w->spare;
         w->spare = tmp;
@@ -127,9 +157,11 @@ size_t gw_logwriter_push(gw_logwriter_t *w, const char *p, size_t n)
     if (n == 0)
         return 0;
     pthread_mutex_lock(&w->lock);
-    int was_empty = w->queue.len == 0;
-    gw_err_t rc = w->queue.len + n <= w->queue.max ? gw_buf_add(&w->queue, p, n) : GW_ETOOBIG;
-    if (rc == GW_OK && was_empty)
+    size_t had = w->queue.len;
+    gw_err_t rc = had + n <= w->queue.max ? gw_buf_add(&w->queue, p, n) : GW_ETOOBIG;
+    /* wake the writer for the first line (it starts its batch window) and
+     * when the batch gets big; not for every push */
+    if (rc == GW_OK && (had == 0 || (had < WAKE_BYTES && w->queue.len >= WAKE_BYTES)))
         pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
     if (rc == GW_OK)
