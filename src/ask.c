@@ -145,7 +145,8 @@ int gw_ask_llm_planner_available(const gw_ask_t *a)
     return a != NULL && a->planner_model != NULL && a->target.dialect != GW_DIALECT_BIGQUERY;
 }
 
-gw_ask_t *gw_ask_new(const gw_config_t *cfg, gw_engine_t *engine, gw_guard_t *guard, char *err, size_t errlen)
+gw_ask_t *gw_ask_new(const gw_config_t *cfg, gw_schema_cache_t *cache, gw_engine_t *engine, gw_guard_t *guard,
+                     char *err, size_t errlen)
 {
     gw_ask_t *a = NULL;
     char derr[512];
@@ -160,7 +161,10 @@ gw_ask_t *gw_ask_new(const gw_config_t *cfg, gw_engine_t *engine, gw_guard_t *gu
     atomic_init(&a->guard_refusals, 0);
     if ((a->tax = gw_taxonomy_load(NULL, err, errlen)) == NULL)
         goto fail;
-    if (engine != NULL && gw_schema_cache_describe(cfg, engine, 1000, &a->schema, derr, sizeof derr) != GW_OK)
+    gw_err_t src = engine == NULL ? GW_EINVAL
+                   : cache != NULL ? gw_schema_cache_get(cache, engine, 1000, &a->schema, derr, sizeof derr)
+                                   : gw_schema_cache_describe(cfg, engine, 1000, &a->schema, derr, sizeof derr);
+    if (src != GW_OK)
         a->schema = NULL; /* the taxonomy's values stand in */
     if ((a->rt = gw_retriever_new(a->tax, a->schema, err, errlen)) == NULL)
         goto fail;

@@ -20,6 +20,8 @@
 #include "err.h"
 #include "sql_guard.h"
 
+struct gw_schema_cache;
+
 struct gw_config;
 struct gw_llm_chan;
 
@@ -101,8 +103,12 @@ typedef struct gw_ask gw_ask_t;
  * (max(inventory.updated_at); today's UTC date when that fails) and picks
  * the SQL dialect from the engine (BigQuery names come from cfg->ask).
  * engine may be NULL (plans only: every run then ends in engine_error);
- * guard must not be NULL. Returns NULL with a reason in err on failure. */
-gw_ask_t *gw_ask_new(const struct gw_config *cfg, gw_engine_t *engine, gw_guard_t *guard, char *err, size_t errlen);
+ * guard must not be NULL. The schema comes through cache (borrowed; the
+ * server's long-lived one, see schema_cache.h); cache NULL: a one-off
+ * cache on cfg's ask.schema_cache.redis_url (gw_schema_cache_describe).
+ * Returns NULL with a reason in err on failure. */
+gw_ask_t *gw_ask_new(const struct gw_config *cfg, struct gw_schema_cache *cache, gw_engine_t *engine,
+                     gw_guard_t *guard, char *err, size_t errlen);
 /* Frees the pipeline (not the engine or guard). NULL is fine. */
 void gw_ask_free(gw_ask_t *a);
 

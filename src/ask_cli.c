@@ -213,7 +213,7 @@ int gw_ask_cmd(int argc, char **argv)
         fail(&a, rc == GW_ENOTFOUND ? "catalog_not_found" : "engine_error", err);
         goto out;
     }
-    if ((ask = gw_ask_new(cfg, e, guard, err, sizeof err)) == NULL) {
+    if ((ask = gw_ask_new(cfg, NULL, e, guard, err, sizeof err)) == NULL) {
         fail(&a, "internal_error", err);
         goto out;
     }

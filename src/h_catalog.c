@@ -14,9 +14,12 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "formatter_llm.h"
 #include "llm_call.h"
+#include "planner_llm.h"
 #include "routes.h"
 #include "services.h"
+#include "trace_req.h"
 
 #define SQL_MAX_ROWS 1000
 #define SQL_TIMEOUT_MS 10000
@@ -42,6 +45,13 @@ typedef struct job {
     pthread_mutex_t mu;  /* guards q */
     gw_buf_t q;          /* SSE bytes from the pool thread not yet written */
     int began;           /* loop: the stream's head went out */
+    int traced;          /* an ask with a trace: its stages become spans */
+    uint64_t stage_at;   /* pool thread: when the last stage ended (or the run began) */
+    struct {
+        const char *name; /* a literal of ask.c */
+        uint64_t start_ns, end_ns;
+    } stages[8];         /* under mu */
+    size_t n_stages;     /* under mu */
 } job_t;
 
 static gw_services_t *services_or_503(gw_route_ctx_t *ctx)
@@ -77,9 +87,30 @@ static void sse_event(job_t *j, const char *name, const char *json, size_t len, 
         gw_llm_chan_wake(j->llm);
 }
 
+/* Pool thread: a stage's times for its span. A stage runs from the end of
+ * the previous one, except one measured in pieces inside another (the LLM
+ * planner's guard and execute): then its last ms. */
+static void trace_note_stage(job_t *j, const char *stage, double ms)
+{
+    uint64_t end = gw_now_ns(), d = ms > 0 ? (uint64_t)(ms * 1e6) : 0;
+    uint64_t start = end - j->stage_at >= d ? j->stage_at : end - d;
+    j->stage_at = end;
+    pthread_mutex_lock(&j->mu);
+    if (j->n_stages < sizeof(j->stages) / sizeof(j->stages[0])) {
+        j->stages[j->n_stages].name = stage;
+        j->stages[j->n_stages].start_ns = start;
+        j->stages[j->n_stages++].end_ns = end;
+    }
+    pthread_mutex_unlock(&j->mu);
+}
+
 static void ask_on_stage(void *data, const char *stage, double ms)
 {
     job_t *j = data;
+    if (j->traced)
+        trace_note_stage(j, stage, ms);
+    if (!j->stream)
+        return;
     char ev[96];
     int n = snprintf(ev, sizeof(ev), "{\"stage\":\"%s\",\"ms\":%.3f}", stage, ms);
     sse_event(j, "stage", ev, (size_t)n, 1);
@@ -123,13 +154,15 @@ static void ask_on_token(void *data, const char *text, size_t len)
 static void run_ask(job_t *j)
 {
     gw_ask_opts_t o = {0};
-    if (j->stream) {
+    j->stage_at = gw_now_ns();
+    if (j->stream || j->traced)
         o.on_stage = ask_on_stage;
+    if (j->stream) {
         o.on_plan = ask_on_plan;
         o.on_rows = ask_on_rows;
         o.on_token = ask_on_token;
-        o.cb_data = j;
     }
+    o.cb_data = j;
     o.llm = j->llm;
     o.planner = j->planner;
     gw_ask_answer_t ans;
@@ -234,6 +267,19 @@ static void job_flush(void *data)
     gw_buf_free(&b);
 }
 
+/* Loop: the ask's stages as INTERNAL spans of the root; the LLM attempts
+ * (CLIENT spans, closed by the router) move under the stage they ran in. */
+static void trace_stages(job_t *j)
+{
+    if (j->ctx.trace == NULL)
+        return;
+    pthread_mutex_lock(&j->mu);
+    for (size_t i = 0; i < j->n_stages; i++)
+        gw_trace_adopt(j->ctx.trace, gw_trace_stage(j->ctx.trace, &j->ctx.req->worker->ids, j->stages[i].name,
+                                                    j->stages[i].start_ns, j->stages[i].end_ns, 1));
+    pthread_mutex_unlock(&j->mu);
+}
+
 /* The log line of an ask job carries its LLM calls (model, attempts,
  * tokens, cost under the caller's tenant). Calls still in flight are
  * cancelled first: they borrow the runtime the line releases. */
@@ -255,6 +301,7 @@ static void job_log(job_t *j, int status, const char *error)
             l.cost_usd = t.cost_usd;
         }
     }
+    trace_stages(j); /* after the cancel above: the attempts are closed */
     gw_route_log(&j->ctx, &l);
 }
 
@@ -295,6 +342,7 @@ static void job_done(uv_work_t *w, int status)
         job_stream_error(j);
         job_log(j, j->status, j->error);
     } else if (j->status != 200) {
+        gw_llm_chan_cancel(j->llm); /* no LLM call outlives the runtime and trace the answer releases */
         gw_route_error(&j->ctx, j->status ? j->status : 500,
                        j->status == 400 && j->kind == JOB_SQL ? "invalid_request_error"
                        : j->status >= 500                    ? "server_error"
@@ -343,7 +391,11 @@ static void job_start(gw_route_ctx_t *ctx, gw_services_t *svc, job_kind_t kind, 
             job_free(j);
             return;
         }
+        gw_router_trace_t tr; /* its LLM attempts under the root, or the client's traceparent forwarded */
+        gw_trace_req_router(ctx->trace, ctx->req, 0, &tr);
+        gw_llm_chan_set_trace(j->llm, &tr);
     }
+    j->traced = kind == JOB_ASK && ctx->trace != NULL;
     j->work.data = j;
     ctx->req->handler_data = j;
     ctx->req->on_abort = job_on_abort;
@@ -373,6 +425,46 @@ static char *body_string(gw_route_ctx_t *ctx, const char *key, json_t **root_out
         return NULL;
     }
     return gw_strndup(json_string_value(v), json_string_length(v));
+}
+
+/* Prompt characters an ask's LLM call is reserved for besides the question
+ * (instructions, schema links or result rows): an estimate, settled to the
+ * real cost by gw_route_log. */
+#define ASK_PROMPT_CHARS 8192
+
+static int alias_known(const gw_config_t *cfg, const char *alias)
+{
+    return alias != NULL && gw_config_model(cfg, alias, strlen(alias)) != NULL;
+}
+
+/* Admission of an ask whose planner or formatter will call an LLM: one
+ * reservation (routes.h) for the worst case of all its calls (the planner's
+ * first answer and its self-correction rounds, the formatter), at the
+ * prices of the dearer alias. Returns 1 admitted (ctx->hold is settled by
+ * the job's log line), 0 refused and answered (429). */
+static int ask_reserve(gw_route_ctx_t *ctx, gw_services_t *svc, gw_ask_planner_pick_t pick, size_t qlen)
+{
+    const gw_config_t *cfg = ctx->rt->cfg;
+    const gw_cfg_ask_t *a = &cfg->ask;
+    int by_config = pick == GW_ASK_PLANNER_CONFIG && gw_ask_wants_llm(svc->ask) &&
+                    gw_ask_llm_planner_available(svc->ask) &&
+                    (a->planner_mode == NULL || strcmp(a->planner_mode, "rules") != 0);
+    int plan = a->planner_model != NULL && (pick == GW_ASK_PLANNER_LLM || by_config);
+    const char *falias = a->formatter_model != NULL ? a->formatter_model : a->planner_model;
+    int fmt = a->formatter_mode != NULL && strcmp(a->formatter_mode, "llm") == 0 && alias_known(cfg, falias);
+    if (!plan && !fmt)
+        return 1;
+    const char *alias = plan ? a->planner_model : falias;
+    const gw_cfg_model_t *pm = plan ? gw_config_model(cfg, alias, strlen(alias)) : NULL;
+    const gw_cfg_model_t *fm = plan && fmt ? gw_config_model(cfg, falias, strlen(falias)) : NULL;
+    if (fm != NULL &&
+        (pm == NULL || fm->input_per_mtok + fm->output_per_mtok > pm->input_per_mtok + pm->output_per_mtok))
+        alias = falias;
+    size_t plan_calls = plan ? 1 + GW_LLM_PLAN_RETRIES : 0, calls = plan_calls + (fmt ? 1 : 0);
+    gw_chat_info_t info = {.model = alias, .model_len = strlen(alias)};
+    info.prompt_chars = calls * (ASK_PROMPT_CHARS + qlen);
+    info.max_tokens = (int64_t)plan_calls * GW_LLM_PLAN_MAX_TOKENS + (fmt ? GW_FMT_LLM_MAX_TOKENS : 0);
+    return gw_route_reserve(ctx, GW_OP_CHAT, &info);
 }
 
 void gw_h_ask(gw_route_ctx_t *ctx)
@@ -407,6 +499,10 @@ void gw_h_ask(gw_route_ctx_t *ctx)
     if (param != NULL) {
         gw_free(q);
         gw_route_error(ctx, 400, "invalid_request_error", NULL, param, m, NULL);
+        return;
+    }
+    if (!ask_reserve(ctx, svc, pick, strlen(q))) { /* 429 before any LLM call */
+        gw_free(q);
         return;
     }
     job_start(ctx, svc, JOB_ASK, q, 0, stream, pick);

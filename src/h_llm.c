@@ -8,6 +8,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "routes.h"
+#include "trace_req.h"
 
 typedef struct chat {
     gw_route_ctx_t ctx;
@@ -149,8 +150,10 @@ static void llm_handle(gw_route_ctx_t *ctx, gw_op_t op)
     ctx->req->on_abort = chat_on_abort;
     int sync_done = 0;
     c->sync_done = &sync_done;
-    gw_router_req_t *router = gw_router_start(ctx->req->worker->up, cfg, op, ctx->req->body, ctx->req->body_len,
-                                              &c->info, &chat_sink, c, &c->res);
+    gw_router_trace_t tr; /* attempt spans under the root, or the client's traceparent forwarded */
+    gw_trace_req_router(c->ctx.trace, ctx->req, 0, &tr);
+    gw_router_req_t *router = gw_router_start_traced(ctx->req->worker->up, cfg, op, ctx->req->body,
+                                                     ctx->req->body_len, &c->info, &chat_sink, c, &c->res, &tr);
     if (sync_done)
         return; /* answered and freed already */
     c->sync_done = NULL;

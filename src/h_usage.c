@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "metrics.h"
+#include "redis_metrics.h"
 #include "routes.h"
 #include "usage.h"
 
@@ -46,6 +47,7 @@ void gw_h_metrics(gw_route_ctx_t *ctx)
         gw_route_error(ctx, 500, "server_error", "internal_error", NULL, "metrics exposition failed", NULL);
         return;
     }
+    gw_redis_metrics_render(app, &b); /* shared state on Redis (redis_metrics.h) */
     gw_http_respond(ctx->req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.ptr, b.len);
     gw_buf_free(&b);
     done(ctx, 200);

@@ -38,6 +38,7 @@ struct gw_http_conn {
     gw_buf_t rbuf;  /* head + body of the current request */
     gw_buf_t side;  /* bytes read while BUSY (pipelined or junk) */
     size_t head_len;
+    int head_moved; /* rbuf was reallocated after the head was parsed */
     size_t body_raw; /* bytes of rbuf after the head, as received */
     size_t body_len; /* decoded body bytes */
     gw_http_hdr_t *hdrs;
@@ -162,6 +163,8 @@ void gw_http_accept(gw_worker_t *w, uv_stream_t *listener, const gw_cfg_limits_t
         c->state = ST_BUSY;
         c->close_after = 1;
         w->n_inflight++;
+        gw_routes_conn_error(&c->req, 503, w->drain_started ? "server is shutting down" : "too many open connections",
+                             NULL, 0);
         gw_http_error(&c->req, 503, "server_error", w->drain_started ? "shutting_down" : "too_many_connections",
                       NULL, w->drain_started ? "server is shutting down" : "too many open connections", NULL);
         return;
@@ -182,11 +185,14 @@ void gw_http_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     size_t want = b->len < 16384 ? 16384 - b->len : 16384;
     if (b->max - b->len < want)
         want = b->max - b->len;
+    uintptr_t before = (uintptr_t)b->ptr;
     if (want == 0 || gw_buf_reserve(b, want) != GW_OK) {
         out->base = NULL;
         out->len = 0;
         return;
     }
+    if ((uintptr_t)b->ptr != before && b == &c->rbuf && c->head_len > 0)
+        c->head_moved = 1; /* the parsed head's pointers are stale */
     out->base = b->ptr + b->len;
     out->len = b->cap - 1 - b->len;
 }
@@ -216,19 +222,26 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn_process(c);
 }
 
-static void conn_fill_req(struct gw_http_conn *c, const char *method, size_t mlen, const char *path, size_t plen,
-                          size_t nh)
+/* Points the request at the head's bytes (method, path, query, headers). */
+static void conn_point_req(struct gw_http_conn *c, const gw_http_head_t *h)
 {
     gw_http_req_t *r = &c->req;
-    r->method = method;
-    r->method_len = mlen;
-    const char *q = memchr(path, '?', plen);
-    r->path = path;
-    r->path_len = q ? (size_t)(q - path) : plen;
+    r->method = h->method;
+    r->method_len = h->method_len;
+    const char *q = memchr(h->path, '?', h->path_len);
+    r->path = h->path;
+    r->path_len = q ? (size_t)(q - h->path) : h->path_len;
     r->query = q ? q + 1 : NULL;
-    r->query_len = q ? plen - (size_t)(q - path) - 1 : 0;
+    r->query_len = q ? h->path_len - (size_t)(q - h->path) - 1 : 0;
     r->headers = c->hdrs;
-    r->num_headers = nh;
+    r->num_headers = h->num_headers;
+}
+
+static void conn_fill_req(struct gw_http_conn *c, const gw_http_head_t *h)
+{
+    gw_http_req_t *r = &c->req;
+    conn_point_req(c, h);
+    c->head_moved = 0;
     r->body = NULL;
     r->body_len = 0;
     r->on_abort = NULL;
@@ -255,7 +268,7 @@ static int conn_parse_head(struct gw_http_conn *c)
     c->keepalive = h.keepalive;
     c->chunked_in = h.chunked;
     c->content_length = h.content_length;
-    conn_fill_req(c, h.method, h.method_len, h.path, h.path_len, h.num_headers);
+    conn_fill_req(c, &h);
     if (h.expect_continue)
         gw_http_write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     return 1;
@@ -295,8 +308,22 @@ static int conn_body(struct gw_http_conn *c)
     return 1;
 }
 
+/* The body's reads grew (moved) the buffer holding the head: parse the
+ * head again, in place, so the request points at live bytes. */
+static void conn_repoint_req(struct gw_http_conn *c)
+{
+    const gw_cfg_limits_t *l = conn_lim(c);
+    gw_http_limits_in_t lim = {l->max_header_bytes, l->max_headers, l->max_body_bytes};
+    gw_http_head_t h;
+    if (gw_http_parse_head(c->rbuf.ptr, c->head_len, &lim, c->hdrs, c->max_hdrs, &h) == 0)
+        conn_point_req(c, &h);
+    c->head_moved = 0;
+}
+
 static void conn_dispatch(struct gw_http_conn *c)
 {
+    if (c->head_moved)
+        conn_repoint_req(c);
     /* bytes past this request belong to the next one: move them aside */
     size_t used = c->head_len + c->body_raw;
     if (c->rbuf.len > used) {
@@ -548,6 +575,7 @@ void gw_http_fail(struct gw_http_conn *c, int status, const char *message)
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
         if (strcmp(codes[i][0], st) == 0)
             code = codes[i][1];
+    gw_routes_conn_error(&c->req, status, message, c->state == ST_BODY ? c->rbuf.ptr : NULL, c->head_len);
     c->close_after = 1;
     c->keepalive = 0;
     c->state = ST_BUSY;

@@ -50,6 +50,7 @@ struct gw_llm_chan {
     int cancelled;   /* under mu */
     int closing;     /* loop thread */
     gw_llm_totals_t totals; /* under mu */
+    gw_router_trace_t tr;   /* loop thread: tracing of the calls (router.h) */
 };
 
 /* ---- calls ---------------------------------------------------------------- */
@@ -245,8 +246,8 @@ static void call_start(gw_llm_chan_t *c, call_t *k)
         call_finish(k, GW_EINVAL, msg.message[0] ? msg.message : "not a chat request");
     else if (gw_config_model(c->cfg, k->info.model, k->info.model_len) == NULL)
         call_finish(k, GW_EINVAL, "the model alias is not configured");
-    else if ((r = gw_router_start(c->up, c->cfg, GW_OP_CHAT, k->body, k->len, &k->info, &call_sink, k, &k->res)) ==
-                 NULL &&
+    else if ((r = gw_router_start_traced(c->up, c->cfg, GW_OP_CHAT, k->body, k->len, &k->info, &call_sink, k,
+                                         &k->res, &c->tr)) == NULL &&
              !k->done)
         call_finish(k, GW_ENOMEM, "could not start the request");
     int freed;
@@ -344,6 +345,13 @@ void gw_llm_chan_cancel(gw_llm_chan_t *c)
         call_finish(k, GW_EDENIED, "cancelled: the client left");
     }
     reap_abandoned(c);
+    c->tr.trace = NULL; /* the request's trace ends after this */
+}
+
+void gw_llm_chan_set_trace(gw_llm_chan_t *c, const gw_router_trace_t *tr)
+{
+    if (c != NULL && tr != NULL)
+        c->tr = *tr;
 }
 
 static void on_closed(uv_handle_t *h)

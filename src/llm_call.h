@@ -89,6 +89,11 @@ void gw_llm_chan_cancel(gw_llm_chan_t *c);
  * shutdown: it is then left to the process's exit). No gw_llm_call may be
  * running. NULL is fine. */
 void gw_llm_chan_close(gw_llm_chan_t *c);
+/* Loop thread: the tracing context of the channel's later calls (copied;
+ * router.h): their attempts become CLIENT spans of tr->trace, or the
+ * client's traceparent is forwarded. gw_llm_chan_cancel drops the trace,
+ * so it must not end before the channel is cancelled. NULL is fine. */
+void gw_llm_chan_set_trace(gw_llm_chan_t *c, const gw_router_trace_t *tr);
 /* Loop thread: the sums so far (borrowed; valid until close). */
 const gw_llm_totals_t *gw_llm_chan_totals(const gw_llm_chan_t *c);
 /* The caller's tenant id, or NULL (borrowed). */

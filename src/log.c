@@ -150,7 +150,7 @@ gw_err_t gw_log_format_request(const gw_reqlog_t *l, gw_buf_t *b)
     add_ts(b);
     add_str(b, "request_id", l->request_id, strlen(l->request_id));
     add_str(b, "tenant", l->tenant, l->tenant ? strlen(l->tenant) : 0);
-    add_str(b, "route", l->route, strlen(l->route));
+    add_str(b, "route", l->route, l->route ? strlen(l->route) : 0);
     add_str(b, "model", l->model, l->model_len);
     const gw_router_result_t *r = l->router;
     const char *um = r && r->model ? r->model->model : NULL;

@@ -25,7 +25,7 @@ struct gw_app;
 typedef struct gw_reqlog {
     const char *request_id;
     const char *tenant; /* NULL when none */
-    const char *route;
+    const char *route;  /* NULL (null): the connection layer answered before a head was parsed */
     const char *model;  /* the alias the client asked for, or NULL */
     size_t model_len;
     const gw_router_result_t *router; /* NULL for routes without upstream */

@@ -1,15 +1,17 @@
 /* metrics.c - slots, histograms and the Prometheus text exposition (see metrics.h). */
 #include "metrics.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "otel_export.h"
 #include "usage.h"
 
 static const char *const route_names[GW_ROUTE__N] = {
     "/v1/chat/completions", "/v1/embeddings", "/v1/rerank", "/v1/ask", "/v1/search", "/v1/sql", "/v1/models",
-    "/v1/usage", "/metrics", "/", "/favicon.svg", "/healthz", "/readyz", "unknown"};
+    "/v1/usage", "/metrics", "/", "/favicon.svg", "/healthz", "/readyz", "unknown", "none"};
 
 static const int status_codes[GW_STATUS__N - 4] = {200, 400, 401, 403, 404, 405, 408, 413, 422,
                                                    429, 431, 499, 500, 502, 503, 504, 529, 206};
@@ -275,6 +277,38 @@ static gw_err_t render_usage(const gw_usage_table_t *u, size_t max_tenants, gw_b
     return GW_OK;
 }
 
+/* The OTLP trace exporter's counters (otel_export.h), in spans; zeros
+ * with llmgw_otel_enabled 0 when telemetry.otlp_endpoint is null. */
+static void render_otel(const gw_metrics_t *m, gw_buf_t *b)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } cs[] = {
+        {"llmgw_otel_spans_queued_total", "Spans accepted by the trace exporter's queue.",
+         offsetof(gw_otel_stats_t, spans_queued)},
+        {"llmgw_otel_spans_exported_total", "Spans the OTLP receiver accepted.",
+         offsetof(gw_otel_stats_t, spans_exported)},
+        {"llmgw_otel_spans_dropped_total", "Spans dropped: queue full, or still queued at the stop deadline.",
+         offsetof(gw_otel_stats_t, spans_dropped)},
+        {"llmgw_otel_spans_failed_total", "Spans the receiver refused, or whose retries ran out.",
+         offsetof(gw_otel_stats_t, spans_failed)},
+        {"llmgw_otel_export_requests_total", "OTLP/HTTP POSTs made, retries included.",
+         offsetof(gw_otel_stats_t, requests)},
+        {"llmgw_otel_export_retries_total", "OTLP/HTTP POSTs that were retries.", offsetof(gw_otel_stats_t, retries)},
+    };
+    gw_otel_stats_t st;
+    gw_otel_stats(m->otel, &st);
+    head(b, "llmgw_otel_enabled", "gauge", "1 when traces are exported (telemetry.otlp_endpoint set).");
+    gw_buf_printf(b, "llmgw_otel_enabled %d\n", m->otel != NULL);
+    for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&st + cs[i].off, sizeof(v));
+        head(b, cs[i].name, "counter", cs[i].help);
+        gw_buf_printf(b, "%s %llu\n", cs[i].name, (unsigned long long)v);
+    }
+}
+
 gw_err_t gw_metrics_render(const gw_metrics_t *m, const gw_usage_table_t *u, size_t max_tenants, double uptime_s,
                            gw_buf_t *out)
 {
@@ -290,6 +324,7 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, const gw_usage_table_t *u, siz
                 &m->ttft);
     render_hist(out, "llmgw_gateway_overhead_seconds", "Total time minus upstream time per LLM request.",
                 &m->overhead);
+    render_otel(m, out);
     if (u != NULL && render_usage(u, max_tenants, out) != GW_OK)
         return GW_ENOMEM;
     /* gw_buf refuses what passes its bound: a full buffer means a cut exposition */

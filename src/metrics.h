@@ -19,11 +19,14 @@
 #include "buf.h"
 #include "err.h"
 
-/* Route slots (the route table's patterns). */
+struct gw_otel_exporter;
+
+/* Route slots (the route table's patterns; "unknown": no route matched
+ * (404/405); "none": answered by the connection layer before routing). */
 enum {
     GW_ROUTE_CHAT = 0, GW_ROUTE_EMBEDDINGS, GW_ROUTE_RERANK, GW_ROUTE_ASK, GW_ROUTE_SEARCH, GW_ROUTE_SQL,
     GW_ROUTE_MODELS, GW_ROUTE_USAGE, GW_ROUTE_METRICS, GW_ROUTE_PAGE, GW_ROUTE_FAVICON, GW_ROUTE_HEALTH,
-    GW_ROUTE_READY, GW_ROUTE_UNKNOWN, GW_ROUTE__N
+    GW_ROUTE_READY, GW_ROUTE_UNKNOWN, GW_ROUTE_NONE, GW_ROUTE__N
 };
 /* Status slots: common codes exactly, the rest by class. */
 enum { GW_STATUS__N = 22 };
@@ -59,6 +62,7 @@ typedef struct gw_metrics {
     gw_hist_t upstream; /* LLM requests: time spent in upstream attempts */
     gw_hist_t ttft;     /* LLM requests: first byte to the client */
     gw_hist_t overhead; /* LLM requests: total minus upstream */
+    const struct gw_otel_exporter *otel; /* the trace exporter (set before the workers start), or NULL */
 } gw_metrics_t;
 
 /* Sets the histogram bounds of a zeroed m (the counters start at 0). */

@@ -209,12 +209,22 @@ void gw__sq_measure_if(gw__sq_t *q, gw_buf_t *b, char fact, const char *cond)
 
 static void dept_expr(gw__sq_t *q, gw_buf_t *b)
 {
-    if (q->ch)
+    if (q->dept_col)
+        gw__sq_put(q, b, "c.department");
+    else if (q->ch)
         gw__sq_put(q, b, "splitByString(' > ', path)[1]");
     else if (q->t->dialect == GW_DIALECT_BIGQUERY)
         gw__sq_put(q, b, "SPLIT(c.path, ' > ')[OFFSET(0)]");
     else
         gw__sq_put(q, b, "split_part(c.path, ' > ', 1)");
+}
+
+/* The department of a categories row c, for the derived table of
+ * planner_sql_join.c's categories_table: its first path segment. */
+void gw__sq_dept_of_path(gw__sq_t *q, gw_buf_t *b)
+{
+    const char *bq = "SPLIT(c.path, ' > ')[OFFSET(0)]", *duck = "split_part(c.path, ' > ', 1)";
+    gw__sq_put(q, b, "%s", q->t->dialect == GW_DIALECT_BIGQUERY ? bq : duck);
 }
 
 static void year_expr(gw__sq_t *q, gw_buf_t *b)

@@ -17,6 +17,7 @@ typedef struct gw__sq {
     gw_buf_t *out;
     gw_err_t rc;   /* sticky: the first error */
     int w_is_t;    /* warehouse columns come from the derived table t */
+    int dept_col;  /* categories c is a derived table with a department column */
 } gw__sq_t;
 
 /* A list of conditions joined by AND. */
@@ -65,6 +66,8 @@ void gw__sq_measure_expr(gw__sq_t *q, gw_buf_t *b, char fact);
 const char *gw__sq_measure_alias(const gw_plan_t *p);
 /* The measure summed under a condition, for differences: cond is SQL. */
 void gw__sq_measure_if(gw__sq_t *q, gw_buf_t *b, char fact, const char *cond);
+/* The department of a categories row from its path (DuckDB, BigQuery). */
+void gw__sq_dept_of_path(gw__sq_t *q, gw_buf_t *b);
 /* Select items / group keys of a dimension. */
 void gw__sq_dim_select(gw__sq_t *q, gw_buf_t *b, gw_dim_t d);
 void gw__sq_dim_key(gw__sq_t *q, gw_buf_t *b, gw_dim_t d);

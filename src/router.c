@@ -9,6 +9,7 @@
 #include "prov_ops.h"
 #include "sse.h"
 #include "tokest.h"
+#include "trace_router.h"
 #include "worker.h"
 
 #define ERR_BODY_MAX (256 * 1024)
@@ -54,6 +55,7 @@ struct gw_router_req {
     char retry_after[32];
     int *sync_done; /* set while gw_router_start runs: finished synchronously */
     gw_op_t op;
+    gw_router_trace_t tr; /* tracing of this call (router.h) */
 };
 
 static void attempt_next(gw_router_req_t *r);
@@ -83,6 +85,16 @@ static void router_free(gw_router_req_t *r)
     gw_free(r);
 }
 
+/* Fills and closes the attempt spans (before the sink's last call, which
+ * may end the trace). */
+static void trace_attempts(gw_router_req_t *r)
+{
+    if (r->tr.trace == NULL)
+        return;
+    gw_trace_router_result(r->tr.trace, r->tr.ids, r->tr.parent, r->cfg, r->op, r->res, r->start_ns);
+    gw_trace_attempts_forget(r->tr.trace, r->res); /* a later call may get the same result address */
+}
+
 /* Ends the request with a whole response. */
 static void finish_response(gw_router_req_t *r, int status, const char *body, size_t len, const char *extra)
 {
@@ -90,6 +102,7 @@ static void finish_response(gw_router_req_t *r, int status, const char *body, si
     r->res->ttfb_ms = ms_since(r->start_ns);
     r->res->upstream_ms = upstream_ms(r);
     r->finished = 1;
+    trace_attempts(r);
     r->sink.on_response(r->data, status, body, len, extra);
     router_free(r);
 }
@@ -100,6 +113,7 @@ static void finish_stream(gw_router_req_t *r, int clean)
     r->res->ok = clean;
     r->res->status = 200;
     r->res->upstream_ms = upstream_ms(r);
+    trace_attempts(r);
     r->sink.on_stream_end(r->data, r->out.ptr, r->out.len, clean); /* the last bytes go with the end */
     router_free(r);
 }
@@ -189,7 +203,9 @@ static int on_sse_event(const gw_sse_event_t *ev, void *data)
 {
     gw_router_req_t *r = data;
     gw_xlat_info_t info;
-    memset(&info, 0, sizeof(info));
+    info.content = info.done = info.error = 0;
+    info.content_bytes = 0;
+    info.error_message[0] = info.error_type[0] = info.error_code[0] = '\0';
     if (gw_xlat_event(r->xlat, ev, &r->out, &info) != GW_OK) {
         snprintf(info.error_message, sizeof(info.error_message), "malformed event from upstream");
         info.error = 1;
@@ -202,7 +218,7 @@ static int on_sse_event(const gw_sse_event_t *ev, void *data)
         return 1; /* stop parsing */
     }
     if (info.content)
-        r->att->content_bytes += gw_tokest_scan(ev->data, ev->data_len);
+        r->att->content_bytes += info.content_bytes > 0 ? info.content_bytes : gw_tokest_scan(ev->data, ev->data_len);
     if ((info.content || info.done) && !r->res->committed)
         stream_commit(r);
     if (info.done) {
@@ -392,6 +408,25 @@ static uint32_t cap_ms(uint32_t ms, uint64_t left_ns)
     return ms == 0 || ms > left_ms ? (uint32_t)left_ms : ms;
 }
 
+/* The traceparent of the attempt just recorded (a new CLIENT span), or the
+ * client's when tracing is off, as a header line of h. */
+static void add_traceparent(gw_router_req_t *r, gw_buf_t *h)
+{
+    char tp[GW_TRACEPARENT_LEN + 1];
+    const char *v = r->tr.client_tp;
+    if (r->tr.trace != NULL) {
+        if (gw_trace_attempt_open(r->tr.trace, r->tr.ids, r->res, (int)r->res->n_attempts, r->tr.parent,
+                                  r->att_start_ns, tp) < 0)
+            gw_trace_traceparent(r->tr.trace, r->tr.parent, tp); /* trace full: name the parent */
+        v = tp;
+    }
+    if (v[0] != '\0') {
+        gw_buf_adds(h, "traceparent: ");
+        gw_buf_adds(h, v);
+        gw_buf_adds(h, "\r\n");
+    }
+}
+
 /* Starts the attempt on chain[next]; returns 0 when it could not start. */
 static int attempt_start(gw_router_req_t *r, const gw_cfg_model_t *m, uint64_t left_ns)
 {
@@ -421,6 +456,7 @@ static int attempt_start(gw_router_req_t *r, const gw_cfg_model_t *m, uint64_t l
         gw_prov_req_free(&preq);
         return 0;
     }
+    add_traceparent(r, &preq.headers);
     gw_upstream_timeouts_t t = {cap_ms(r->cfg->limits.connect_timeout_ms, left_ns),
                                 cap_ms(r->cfg->limits.first_byte_timeout_ms, left_ns),
                                 cap_ms(r->cfg->limits.idle_timeout_ms, left_ns)};
@@ -473,6 +509,13 @@ gw_router_req_t *gw_router_start(gw_upstream_ctx_t *up, const gw_config_t *cfg, 
                                  size_t len, const gw_chat_info_t *info, const gw_router_sink_t *sink, void *data,
                                  gw_router_result_t *result)
 {
+    return gw_router_start_traced(up, cfg, op, body, len, info, sink, data, result, NULL);
+}
+
+gw_router_req_t *gw_router_start_traced(gw_upstream_ctx_t *up, const gw_config_t *cfg, gw_op_t op, const char *body,
+                                        size_t len, const gw_chat_info_t *info, const gw_router_sink_t *sink,
+                                        void *data, gw_router_result_t *result, const gw_router_trace_t *tr)
+{
     const gw_cfg_model_t *first = gw_config_model(cfg, info->model, info->model_len);
     if (first == NULL)
         return NULL; /* the caller checks the alias first */
@@ -488,6 +531,8 @@ gw_router_req_t *gw_router_start(gw_upstream_ctx_t *up, const gw_config_t *cfg, 
     r->sink = *sink;
     r->data = data;
     r->res = result;
+    if (tr != NULL)
+        r->tr = *tr;
     memset(result, 0, sizeof(*result));
     result->stream = op == GW_OP_CHAT && info->stream;
     result->usage.prompt_tokens = result->usage.completion_tokens = -1;
@@ -523,5 +568,6 @@ void gw_router_cancel(gw_router_req_t *r)
             r->att->content_bytes = gw_tokest_scan(r->resp.ptr, r->resp.len);
     }
     r->res->upstream_ms = upstream_ms(r);
+    trace_attempts(r);
     router_free(r);
 }

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "provider.h"
+#include "trace.h"
 #include "upstream.h"
 
 #define GW_MAX_ATTEMPTS 8
@@ -67,6 +68,18 @@ typedef struct gw_router_sink {
 
 typedef struct gw_router_req gw_router_req_t;
 
+/* Tracing of one router call (trace.h). With a trace, every attempt is a
+ * CLIENT span under span parent, opened before its request goes out with
+ * a traceparent naming it, and filled (status, reason, usage, GenAI
+ * attributes) before the sink's last call. Without one, client_tp (when
+ * not "") is sent as the traceparent header unchanged. */
+typedef struct gw_router_trace {
+    gw_trace_t *trace; /* the request's trace (written on the loop thread); NULL: off */
+    gw_idgen_t *ids;   /* the loop thread's id generator; needed with trace */
+    int parent;        /* span index the attempts go under (0: the root) */
+    char client_tp[GW_TRACEPARENT_LEN + 1]; /* the client's valid traceparent, or "" */
+} gw_router_trace_t;
+
 /* Starts routing op (only GW_OP_CHAT streams). body/info/cfg must stay valid until the sink's last call
  * or gw_router_cancel. result is filled as the request goes and is final
  * when on_response or on_stream_end has been called; the router frees
@@ -76,6 +89,11 @@ typedef struct gw_router_req gw_router_req_t;
 gw_router_req_t *gw_router_start(gw_upstream_ctx_t *up, const gw_config_t *cfg, gw_op_t op, const char *body,
                                  size_t len, const gw_chat_info_t *info, const gw_router_sink_t *sink, void *data,
                                  gw_router_result_t *result);
+/* gw_router_start with tracing: tr (copied; NULL: none) as above. The
+ * trace must stay valid until the sink's last call or gw_router_cancel. */
+gw_router_req_t *gw_router_start_traced(gw_upstream_ctx_t *up, const gw_config_t *cfg, gw_op_t op, const char *body,
+                                        size_t len, const gw_chat_info_t *info, const gw_router_sink_t *sink,
+                                        void *data, gw_router_result_t *result, const gw_router_trace_t *tr);
 /* Stops everything (the client left): no sink call afterwards. */
 void gw_router_cancel(gw_router_req_t *r);
 

@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "ratelimit.h"
+#include "redis_shared.h"
 #include "tokest.h"
+#include "trace_req.h"
 #include "usage.h"
 #include "web_page.h"
 
@@ -38,6 +41,9 @@ static const route_t routes[] = {
 };
 
 #define MAX_ROUTERS 16
+
+static void settle_shared(gw_route_ctx_t *ctx, const gw_budget_limits_t *lim, int64_t cost_nusd, int64_t tokens);
+static int admit_shared(gw_route_ctx_t *ctx, handler_fn fn);
 
 /* Tokens and cost of the request, per tenant and model (usage.h), into l. */
 static long account(gw_route_ctx_t *ctx, gw_reqlog_t *l, const gw_router_result_t **rs, size_t *n)
@@ -71,6 +77,7 @@ static long account(gw_route_ctx_t *ctx, gw_reqlog_t *l, const gw_router_result_
         gw_budget_settle(&ctx->hold, tot.cost_nusd, tokens);
     else
         gw_budget_charge(u->tenants[row], tot.cost_nusd);
+    settle_shared(ctx, &u->limits[row], tot.cost_nusd, tokens);
     return model;
 }
 
@@ -120,6 +127,7 @@ void gw_route_log(gw_route_ctx_t *ctx, gw_reqlog_t *l)
     size_t n = 0;
     long model = account(ctx, l, rs, &n);
     observe(ctx, l, model, rs, n);
+    gw_trace_req_end(req, &ctx->trace, l);
     gw_worker_log(req->worker, l);
     gw_runtime_release(ctx->rt);
     ctx->rt = NULL;
@@ -195,8 +203,12 @@ static int admit_auth(gw_route_ctx_t *ctx)
     return 1;
 }
 
-static int admit_tenant(gw_route_ctx_t *ctx)
+/* Per-tenant rps here; with redis_url, rps, tokens_per_min and budget in
+ * Redis (admit_shared), and then fn runs when Redis has answered. */
+static int admit_tenant(gw_route_ctx_t *ctx, handler_fn fn)
 {
+    if (ctx->tenant != NULL && ctx->req->worker->shared != NULL)
+        return admit_shared(ctx, fn);
     if (ctx->tenant == NULL || ctx->tenant->rate.rps <= 0)
         return 1;
     size_t ti = (size_t)(ctx->tenant - ctx->rt->cfg->tenants);
@@ -234,7 +246,8 @@ void gw_routes_dispatch(gw_http_req_t *req)
             continue;
         stack.route = rt->path;
         stack.route_id = rt->id;
-        if (rt->gateway && (!admit_ip(&stack) || !admit_auth(&stack) || !admit_tenant(&stack)))
+        stack.trace = rt->gateway ? gw_trace_req_begin(req, rt->method, rt->path) : NULL; /* /v1 routes only */
+        if (rt->gateway && (!admit_ip(&stack) || !admit_auth(&stack) || !admit_tenant(&stack, rt->fn)))
             return;
         rt->fn(&stack);
         return;
@@ -276,24 +289,43 @@ static void refuse_budget(gw_route_ctx_t *ctx, const gw_budget_limits_t *lim, co
     route_error_model(ctx, 429, "insufficient_quota", "budget_exceeded", msg, NULL, info->model, info->model_len);
 }
 
-int gw_route_reserve(gw_route_ctx_t *ctx, gw_op_t op, const gw_chat_info_t *info)
+/* A request's worst case: estimated prompt tokens + max_tokens (or
+ * limits.default_max_tokens) at the highest prices of the chain. */
+static void worst_case(const gw_config_t *cfg, gw_op_t op, const gw_chat_info_t *info, int64_t *cost_nusd,
+                       int64_t *tokens)
 {
-    if (ctx->tenant == NULL)
-        return 1;
-    gw_usage_table_t *u = ctx->rt->usage;
-    size_t row = gw_usage_row(u, ctx->tenant);
-    const gw_budget_limits_t *lim = &u->limits[row];
-    if (lim->budget_nusd < 0 && lim->tokens_per_min <= 0)
-        return 1;
-    const gw_config_t *cfg = ctx->rt->cfg;
     int64_t in = 0, out = 0;
     chain_prices(cfg, info, &in, &out);
     int64_t p = gw_tokest_prompt(info->prompt_chars);
     int64_t c = op != GW_OP_CHAT ? 0 : info->max_tokens >= 0 ? info->max_tokens : cfg->limits.default_max_tokens;
     if (c > 1000000000)
         c = 1000000000; /* no int64 overflow at any price */
+    *cost_nusd = p * in + c * out;
+    *tokens = p + c;
+}
+
+/* The op of an LLM route, or -1. */
+static int route_op(int route_id)
+{
+    return route_id == GW_ROUTE_CHAT ? GW_OP_CHAT : route_id == GW_ROUTE_EMBEDDINGS ? GW_OP_EMBEDDINGS
+                                                : route_id == GW_ROUTE_RERANK ? GW_OP_RERANK : -1;
+}
+
+int gw_route_reserve(gw_route_ctx_t *ctx, gw_op_t op, const gw_chat_info_t *info)
+{
+    if (ctx->tenant == NULL)
+        return 1;
+    if (ctx->req->worker->shared != NULL && route_op(ctx->route_id) >= 0)
+        return 1; /* reserved in Redis before the handler ran (admit_shared) */
+    gw_usage_table_t *u = ctx->rt->usage;
+    size_t row = gw_usage_row(u, ctx->tenant);
+    const gw_budget_limits_t *lim = &u->limits[row];
+    if (lim->budget_nusd < 0 && lim->tokens_per_min <= 0)
+        return 1;
+    int64_t cost = 0, tokens = 0;
+    worst_case(ctx->rt->cfg, op, info, &cost, &tokens);
     uint64_t retry = 0;
-    gw_err_t rc = gw_budget_reserve(u->tenants[row], lim, p * in + c * out, p + c, gw_now_ns(), &ctx->hold, &retry);
+    gw_err_t rc = gw_budget_reserve(u->tenants[row], lim, cost, tokens, gw_now_ns(), &ctx->hold, &retry);
     gw_metrics_t *m = &ctx->req->worker->app->metrics;
     if (rc == GW_OK)
         return 1;
@@ -309,4 +341,156 @@ int gw_route_reserve(gw_route_ctx_t *ctx, gw_op_t op, const gw_chat_info_t *info
                       "too many tokens per minute for this tenant (rate.tokens_per_min limit)", hdr, info->model,
                       info->model_len);
     return 0;
+}
+
+/* ---- shared admission and settle (Redis, redis_url set) ---------------------------
+ * The tenant's rps bucket, tokens_per_min bucket and budget are asked in one
+ * round trip before the handler; the request waits without blocking the
+ * loop and goes on from the answer. For the LLM routes the worst case is
+ * reserved there (the body is inspected here), and ctx->hold carries what
+ * Redis holds (st NULL: nothing is held in process) to settle_shared. */
+
+typedef struct shared_wait {
+    gw_route_ctx_t ctx;
+    handler_fn fn;
+    gw_shared_t *shared;
+    gw_chat_info_t info; /* LLM routes: points into the body (alive until the answer) */
+    int has_info;
+    int64_t budget_nusd, tpm;
+    gw_runtime_t *keep; /* the client left first: keeps ctx.tenant for the undo */
+} shared_wait_t;
+
+/* What Redis is asked for this request (w->info filled for the LLM routes). */
+static void shared_ask(gw_route_ctx_t *ctx, shared_wait_t *w, gw_shared_ask_t *q)
+{
+    const gw_config_t *cfg = ctx->rt->cfg;
+    const gw_cfg_tenant_t *t = ctx->tenant;
+    gw_usage_table_t *u = ctx->rt->usage;
+    const gw_budget_limits_t *lim = &u->limits[gw_usage_row(u, t)];
+    *q = (gw_shared_ask_t){.tenant = t->id, .rps = t->rate.rps, .burst = t->rate.burst, .budget_nusd = -1,
+                           .fail_open = cfg->redis_fail_open};
+    int op = route_op(ctx->route_id);
+    gw_prov_errmsg_t msg;
+    memset(&msg, 0, sizeof(msg));
+    if (op < 0 || (lim->budget_nusd < 0 && lim->tokens_per_min <= 0) ||
+        gw_op_inspect((gw_op_t)op, ctx->req->body, ctx->req->body_len, &w->info, &msg) != GW_OK ||
+        gw_config_model(cfg, w->info.model, w->info.model_len) == NULL)
+        return; /* the handler answers 400 or 404 */
+    w->has_info = 1;
+    worst_case(cfg, (gw_op_t)op, &w->info, &q->cost_nusd, &q->tokens);
+    q->budget_nusd = w->budget_nusd = lim->budget_nusd;
+    q->tpm = w->tpm = lim->tokens_per_min;
+}
+
+static void shared_refuse(gw_route_ctx_t *ctx, const shared_wait_t *w, const gw_shared_result_t *res)
+{
+    gw_metrics_t *m = &ctx->req->worker->app->metrics;
+    const char *model = w->has_info ? w->info.model : NULL;
+    size_t model_len = w->has_info ? w->info.model_len : 0;
+    uint64_t retry = res->retry_after_ms > 0 ? (uint64_t)(res->retry_after_ms + 999) / 1000 : 1;
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "Retry-After: %llu\r\n", (unsigned long long)retry);
+    if (res->verdict == GW_SHARED_DENY_RPS) {
+        const gw_cfg_bucket_t *cb = &ctx->tenant->rate;
+        double burst = cb->burst >= 1 ? cb->burst : cb->rps > 1 ? cb->rps : 1;
+        gw_rl_result_t r = {.limit = (uint64_t)burst, .retry_after_s = retry,
+                            .reset_s = (uint64_t)ceil(burst / cb->rps)};
+        rl_headers(hdr, sizeof(hdr), &r, 1);
+        gw_metrics_add(&m->rejections[GW_REJECT_TENANT_RPS], 1);
+        route_error_model(ctx, 429, "rate_limit_error", "rate_limit_exceeded",
+                          "too many requests for this tenant (rate.rps limit)", hdr, model, model_len);
+    } else if (res->verdict == GW_SHARED_DENY_TPM) {
+        gw_metrics_add(&m->rejections[GW_REJECT_TENANT_TPM], 1);
+        route_error_model(ctx, 429, "rate_limit_error", "rate_limit_exceeded",
+                          "too many tokens per minute for this tenant (rate.tokens_per_min limit)", hdr, model,
+                          model_len);
+    } else if (res->verdict == GW_SHARED_DENY_BUDGET) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "tenant '%.64s' has reached its budget (budget_usd %.6f, left %.6f)",
+                 ctx->tenant->id, (double)w->budget_nusd / 1e9, (double)res->budget_left_nusd / 1e9);
+        gw_metrics_add(&m->rejections[GW_REJECT_BUDGET], 1);
+        route_error_model(ctx, 429, "insufficient_quota", "budget_exceeded", msg, NULL, model, model_len);
+    } else {
+        route_error_model(ctx, 503, "server_error", "shared_state_unavailable",
+                          "the shared rate-limit and budget state (Redis) is unavailable and redis_policy is "
+                          "fail_closed",
+                          "Retry-After: 1\r\n", model, model_len);
+    }
+}
+
+/* The client left before Redis answered: gives back what was taken. */
+static void shared_undo(shared_wait_t *w, const gw_shared_result_t *res)
+{
+    if (res->verdict == GW_SHARED_ADMIT)
+        gw_shared_settle(w->shared, w->ctx.tenant->id, w->budget_nusd, res->reserved_nusd, 0, w->tpm,
+                         res->reserved_tokens, 0);
+    gw_runtime_release(w->keep);
+}
+
+static void shared_on_result(const gw_shared_result_t *res, void *data)
+{
+    shared_wait_t *w = data;
+    if (w->keep != NULL) {
+        shared_undo(w, res);
+        gw_free(w);
+        return;
+    }
+    w->ctx.req->on_abort = NULL;
+    w->ctx.req->handler_data = NULL;
+    if (res->verdict == GW_SHARED_ADMIT) {
+        w->ctx.hold = (gw_budget_hold_t){.reserved_nusd = res->reserved_nusd,
+                                         .reserved_tokens = res->reserved_tokens, .tokens_per_min = w->tpm};
+        w->fn(&w->ctx);
+    } else {
+        shared_refuse(&w->ctx, w, res);
+    }
+    gw_free(w);
+}
+
+static void shared_on_abort(gw_http_req_t *req)
+{
+    shared_wait_t *w = req->handler_data;
+    w->keep = w->ctx.rt;
+    atomic_fetch_add(&w->keep->refcnt, 1);
+    gw_reqlog_t l = {.status = 499, .error = "client closed the connection", .prompt_tokens = -1,
+                     .completion_tokens = -1, .model = w->has_info ? w->info.model : NULL,
+                     .model_len = w->has_info ? w->info.model_len : 0};
+    gw_route_log(&w->ctx, &l);
+}
+
+/* 1: nothing to ask, go on; 0: answered, or fn runs when Redis answers. */
+static int admit_shared(gw_route_ctx_t *ctx, handler_fn fn)
+{
+    shared_wait_t tmp = {.budget_nusd = -1, .fn = fn, .shared = ctx->req->worker->shared};
+    gw_shared_ask_t q;
+    shared_ask(ctx, &tmp, &q);
+    if (gw_shared_ask_empty(&q))
+        return 1; /* no limit on this tenant */
+    shared_wait_t *w = gw_malloc(sizeof(*w));
+    gw_err_t rc = GW_ENOMEM;
+    if (w != NULL) {
+        *w = tmp;
+        w->ctx = *ctx;
+        rc = gw_shared_admit(w->shared, &q, shared_on_result, w);
+    }
+    if (rc == GW_OK) {
+        ctx->req->handler_data = w;
+        ctx->req->on_abort = shared_on_abort;
+        return 0;
+    }
+    gw_free(w);
+    gw_route_error(ctx, 500, "server_error", "internal_error", NULL, "cannot ask the shared limits", NULL);
+    return 0;
+}
+
+/* The request's end in Redis: what its hold took there (nothing when it was
+ * reserved in process, see gw_route_reserve) and what it spent. */
+static void settle_shared(gw_route_ctx_t *ctx, const gw_budget_limits_t *lim, int64_t cost_nusd, int64_t tokens)
+{
+    gw_shared_t *sh = ctx->req->worker->shared;
+    if (sh == NULL || ctx->tenant == NULL)
+        return;
+    int in_redis = ctx->hold.st == NULL;
+    gw_shared_settle(sh, ctx->tenant->id, lim->budget_nusd, in_redis ? ctx->hold.reserved_nusd : 0, cost_nusd,
+                     lim->tokens_per_min, in_redis ? ctx->hold.reserved_tokens : 0, tokens);
 }

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "log.h"
 #include "provider.h"
+#include "trace.h"
 #include "worker.h"
 
 /* What a handler gets besides the request. */
@@ -20,10 +21,22 @@ typedef struct gw_route_ctx {
     const char *route;              /* the route's pattern, for logs */
     int route_id;                   /* GW_ROUTE_* (metrics.h) */
     gw_budget_hold_t hold;          /* budget / tokens_per_min reservation, settled by gw_route_log */
+    gw_trace_t *trace;              /* the request's trace (root span 0); NULL with tracing off.
+                                       Ended and handed to the exporter by gw_route_log */
 } gw_route_ctx_t;
 
 /* Entry point from the connection: one complete request. */
 void gw_routes_dispatch(gw_http_req_t *req);
+
+/* The connection layer's own error answer (http_conn.c: 400 malformed,
+ * 408, 413, 431, 503 too many connections / draining), called just before
+ * it is sent: counts it in llmgw_requests_total{route="none"} and writes
+ * its one log line (route: the path, or null when the head was not
+ * parsed; status; error = message; client_ip; request_id). head/head_len:
+ * the parsed request head (read, not kept), or NULL when there is none;
+ * then req gets a fresh request_id and start time (the answer's
+ * x-request-id). Borrows everything; never fails. */
+void gw_routes_conn_error(gw_http_req_t *req, int status, const char *message, const char *head, size_t head_len);
 
 /* The one place every request ends: accounts its tokens and cost (from
  * l's router results, see log.h) per tenant and model, settles ctx->hold

@@ -25,7 +25,9 @@
 #include "h2o.h"
 #include "http_internal.h"
 #include "log.h"
+#include "redis_shared.h"
 #include "services.h"
+#include "trace_req.h"
 #include "upstream.h"
 #include "usage.h"
 #include "worker.h"
@@ -181,14 +183,22 @@ static void worker_on_closed_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* The rest of the stop, once the shared-limits client has sent its last settles. */
+static void worker_stop_rest(void *data)
+{
+    gw_worker_t *w = data;
+    w->shared = NULL;
+    gw_upstream_ctx_free(w->up);
+    w->up = NULL;
+    uv_walk(&w->loop, worker_on_closed_walk, NULL);
+}
+
 static void worker_stop(gw_worker_t *w)
 {
     if (w->stopping)
         return;
     w->stopping = 1;
-    gw_upstream_ctx_free(w->up);
-    w->up = NULL;
-    uv_walk(&w->loop, worker_on_closed_walk, NULL);
+    gw_shared_close(w->shared, worker_stop_rest, w);
 }
 
 void gw_worker_conn_gone(gw_worker_t *w)
@@ -290,6 +300,14 @@ static int worker_init(gw_worker_t *w, gw_app_t *app, size_t index, const struct
     w->log_check.data = w;
     uv_check_start(&w->log_check, worker_on_log_check);
     w->up = gw_upstream_ctx_new(&w->loop);
+    const gw_config_t *cfg = atomic_load(&app->rt)->cfg;
+    if (cfg->redis_url != NULL && gw_shared_new(&w->loop, cfg->redis_url, cfg->limits.redis_timeout_ms, index,
+                                                &w->shared, err, errlen) != GW_OK)
+        return -1;
+    if (gw_idgen_init(&w->ids) != GW_OK) {
+        snprintf(err, errlen, "cannot seed the trace id generator");
+        return -1;
+    }
     w->rt = atomic_load(&app->rt);
     atomic_fetch_add(&w->rt->refcnt, 1);
     return w->up != NULL ? 0 : -1;
@@ -465,6 +483,9 @@ static int app_init(serve_main_t *m, gw_config_t *cfg, char *err, size_t errlen)
     atomic_init(&app->rt, rt);
     if (log_open(app, cfg, err, errlen) != 0)
         return -1;
+    if (gw_trace_req_exporter(cfg, &app->otel, err, errlen) != GW_OK)
+        return -1;
+    app->metrics.otel = app->otel; /* read by /metrics; set before the workers start */
     app->per_ip = gw_ratelimit_new(64, cfg->per_ip.rps, burst_or_default(cfg->per_ip.rps, cfg->per_ip.burst), 1024);
     if (app->per_ip == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -531,6 +552,7 @@ out:
         gw_log_msg("cannot start: %s", err);
     if (cfg != NULL)
         gw_config_unref(cfg);
+    gw_otel_exporter_stop(m->app.otel, GW_TRACE_STOP_MS, NULL); /* workers are gone: flushes the last traces */
     log_close(&m->app);
     gw_runtime_t *last = atomic_load(&m->app.rt);
     gw_runtime_release(last);

@@ -18,6 +18,7 @@
 #include "catalog_cli.h"
 #include "catalog_gen.h"
 #include "log.h"
+#include "schema_cache.h"
 #include "taxonomy.h"
 #include "worker.h"
 
@@ -55,6 +56,26 @@ static gw_err_t ensure_catalog(const gw_config_t *cfg, int may_generate, char *e
     return rc;
 }
 
+/* The process's schema cache: on ask.schema_cache.redis_url when set
+ * (shared by every replica), in-process otherwise. */
+static gw_err_t schema_cache_open(gw_services_t *s, const gw_config_t *cfg, char *err, size_t errlen)
+{
+    gw_schema_cache_opts_t o = {.redis_url = cfg->ask.schema_cache_redis_url,
+                                .ttl_s = cfg->ask.schema_cache_ttl_s,
+                                .timeout_ms = cfg->limits.redis_timeout_ms};
+    char cerr[256] = "";
+    if ((s->schema_cache = gw_schema_cache_new(&o, cerr, sizeof cerr)) != NULL)
+        return GW_OK;
+    if (o.redis_url != NULL) { /* e.g. rediss://: the ask side still works, in-process */
+        gw_log_msg("schema cache: %s (in-process only)", cerr);
+        o.redis_url = NULL;
+        if ((s->schema_cache = gw_schema_cache_new(&o, cerr, sizeof cerr)) != NULL)
+            return GW_OK;
+    }
+    snprintf(err, errlen, "schema cache: %s", cerr);
+    return GW_ENOMEM;
+}
+
 gw_services_t *gw_services_open(const gw_config_t *cfg, int may_generate, char *err, size_t errlen)
 {
     gw_services_t *s = gw_calloc(1, sizeof(*s));
@@ -69,7 +90,9 @@ gw_services_t *gw_services_open(const gw_config_t *cfg, int may_generate, char *
         goto fail;
     if (gw_engine_open(cfg, gw_guard_engine_hook, s->guard, &s->engine, err, errlen) != GW_OK)
         goto fail;
-    if ((s->ask = gw_ask_new(cfg, s->engine, s->guard, err, errlen)) == NULL)
+    if (schema_cache_open(s, cfg, err, errlen) != GW_OK)
+        goto fail;
+    if ((s->ask = gw_ask_new(cfg, s->schema_cache, s->engine, s->guard, err, errlen)) == NULL)
         goto fail;
     gw_taxonomy_t *tax = gw_taxonomy_load(NULL, NULL, 0);
     gw_search_opts_t so = {.taxonomy = tax};
@@ -91,6 +114,7 @@ void gw_services_free(gw_services_t *s)
         return;
     gw_search_free(s->search);
     gw_ask_free(s->ask);
+    gw_schema_cache_free(s->schema_cache);
     gw_engine_close(s->engine);
     gw_guard_free(s->guard);
     gw_free(s);

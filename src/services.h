@@ -17,6 +17,7 @@ typedef struct gw_services {
     gw_guard_t *guard;
     gw_ask_t *ask;
     gw_search_t *search;
+    struct gw_schema_cache *schema_cache; /* the process's, for ask (counters in /metrics) */
     char engine_name[32];
 } gw_services_t;
 

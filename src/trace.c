@@ -333,6 +333,13 @@ int gw_trace_attempt_span(const gw_trace_t *t, const void *call, int number)
     return -1;
 }
 
+void gw_trace_attempts_forget(gw_trace_t *t, const void *call)
+{
+    for (uint32_t k = 0; t != NULL && k < t->n_attempts; k++)
+        if (t->attempts[k].call == call)
+            t->attempts[k].number = 0; /* numbers start at 1: never matches again */
+}
+
 int gw_trace_attempt_open(gw_trace_t *t, gw_idgen_t *g, const void *call, int number, int parent,
                           uint64_t start_ns, char tp[GW_TRACEPARENT_LEN + 1])
 {
@@ -409,6 +416,19 @@ int gw_trace_stage(gw_trace_t *t, gw_idgen_t *g, const char *stage, uint64_t sta
     gw_trace_set_str(t, i, "llmgw.ask.stage", stage);
     gw_trace_span_end(t, i, end_ns, ok ? GW_STATUS_UNSET : GW_STATUS_ERROR, NULL);
     return i;
+}
+
+void gw_trace_adopt(gw_trace_t *t, int i)
+{
+    const gw_span_t *p = i > 0 ? span_at(t, i) : NULL;
+    if (p == NULL)
+        return;
+    for (uint32_t k = 1; k < t->n_spans; k++) {
+        gw_span_t *c = &t->spans[k];
+        if ((int)k != i && c->parent == 0 && c->kind == GW_SPAN_CLIENT && c->start_ns >= p->start_ns &&
+            c->end_ns <= p->end_ns)
+            c->parent = (int8_t)i;
+    }
 }
 
 void gw_trace_end(gw_trace_t *t, uint64_t end_ns, int http_status, const char *tenant, const char *error)

@@ -178,6 +178,10 @@ typedef struct gw_trace_attempt {
  * or -1. Optional: gw_trace_attempt creates the span when not opened. */
 int gw_trace_attempt_open(gw_trace_t *t, gw_idgen_t *g, const void *call, int number, int parent,
                           uint64_t start_ns, char tp[GW_TRACEPARENT_LEN + 1]);
+/* Forgets which spans were opened for router call `call` (the spans stay):
+ * for when that call is over and its identity (an address) may be reused
+ * by a later call of the same request. */
+void gw_trace_attempts_forget(gw_trace_t *t, const void *call);
 /* The span opened for (call, number), -1 when none. */
 int gw_trace_attempt_span(const gw_trace_t *t, const void *call, int number);
 /* Fills and closes the span of attempt (a->call, a->number) (opened by
@@ -187,6 +191,11 @@ int gw_trace_attempt(gw_trace_t *t, gw_idgen_t *g, const gw_trace_attempt_t *a);
 /* One ask pipeline stage (retrieve, plan, guard, execute, format) as an
  * INTERNAL child of the root named "ask.<stage>". Returns its index or -1. */
 int gw_trace_stage(gw_trace_t *t, gw_idgen_t *g, const char *stage, uint64_t start_ns, uint64_t end_ns, int ok);
+/* Moves the CLIENT children of the root that lie wholly within span i's
+ * time under span i (the ask's LLM attempts under the stage that made
+ * them; their span ids, hence the traceparents sent, stay). i <= 0 or not
+ * a span: no-op. */
+void gw_trace_adopt(gw_trace_t *t, int i);
 /* Closes the root at end_ns: http.response.status_code = http_status,
  * llmgw.tenant = tenant (NULL: left out), error.type = error, a short
  * low-cardinality code such as "budget_exceeded" (never a message that may

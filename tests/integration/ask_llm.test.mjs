@@ -4,8 +4,9 @@
 // after a guard refusal, rules fallback when every LLM is down, tokens and
 // cost in the /v1/ask log line under the caller's tenant, the grounding
 // check replacing an invented number, live SSE (stage events before the
-// formatter's last token), client abort cancelling the LLM call, and the
-// CLI's private loop.
+// formatter's last token), client abort cancelling the LLM call, the
+// budget reserved before any LLM call (429 budget_exceeded, settled to the
+// real cost), and the CLI's private loop.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -24,12 +25,16 @@ const GOLD_SQL = `SELECT COALESCE(SUM(i.on_hand),0) AS units FROM inventory i JO
   WHERE c.name = 'Ergonomic Office Chairs' AND w.region = 'West'`;
 const PRICE_IN = 1; // lib/gateway.mjs PRICE, USD per Mtok
 const PRICE_OUT = 2;
+// An ask reserves per LLM call ~8 KB of prompt (~2,050 tokens) + its max_tokens (planner 800 x 3 rounds,
+// formatter 300): ~$0.0138 with the LLM planner, ~$0.0027 with the formatter alone (routes.h, h_catalog.c).
+const POOR_BUDGET = 0.01;
 
 let dir;
 let db;
 let fake;
 let gw;
 let key;
+let poorKey; // tenant "poor": a budget below an LLM-planned ask's reservation
 let units; // the gold answer
 let unitsText; // "1,284"
 
@@ -73,9 +78,11 @@ before(async () => {
       engine: 'duckdb', duckdb: { path: db },
       planner: { mode: 'llm', model: 'planner' }, formatter: { mode: 'llm', model: 'writer' },
     },
+    tenants: [{ id: 'poor', keys: [], budget_usd: POOR_BUDGET }],
   });
   const { file, port } = await writeConfig(cfg);
   key = createKey(file, 'acme');
+  poorKey = createKey(file, 'poor');
   gw = await startGateway(null, { file, port });
   for (let i = 0; i < 200; i++) { // the catalog loads in the background
     if ((await request(gw.url, '/readyz')).status === 200) break;
@@ -263,6 +270,52 @@ describe('accounting', () => {
     assert.ok(Math.abs(line.cost_usd - (18 * PRICE_IN + 6 * PRICE_OUT) / 1e6) < 1e-9, String(line.cost_usd));
     assert.equal(line.attempts.length, 2);
     assert.ok(['planner', 'writer'].includes(line.model), line.model);
+  });
+});
+
+describe('budget', () => {
+  const usd = (s) => Math.round(Number(s) * 1e9); // nano-USD
+  const poorUsage = async () => json((await request(gw.url, '/v1/usage', { headers: { authorization: `Bearer ${poorKey}` } })).body)
+    .tenants.find((t) => t.tenant === 'poor');
+
+  test('an ask whose LLM calls do not fit the budget: 429 budget_exceeded before any LLM call', async () => {
+    const mark = gw.logs().length;
+    fake.script('plan~a', [{ text: planJSON(GOLD_SQL) }]);
+    fake.script('fmt~a', [{ text: goodSentence() }]);
+    const before = await poorUsage();
+    const r = await ask({ question: SEED_Q }, { headers: { authorization: `Bearer ${poorKey}` } });
+    assert.equal(r.status, 429, r.body);
+    const e = json(r.body).error;
+    assert.equal(e.code, 'budget_exceeded');
+    assert.equal(e.type, 'insufficient_quota');
+    assert.equal(fake.seen().length, 0, 'no LLM call was made');
+    const line = await logFor(gw, r, mark, '/v1/ask');
+    assert.equal(line.tenant, 'poor');
+    assert.equal(line.status, 429);
+    assert.equal(line.model, 'planner');
+    assert.equal(line.cost_usd, 0);
+    const u = await poorUsage();
+    assert.equal(usd(u.spent_usd), usd(before.spent_usd), 'nothing spent');
+    assert.equal(usd(u.reserved_usd), 0, 'nothing held');
+  });
+
+  test('the same tenant with the rules planner: only the formatter is reserved, then settled to the real cost', async () => {
+    const mark = gw.logs().length;
+    fake.script('fmt~a', [{ text: goodSentence() }]);
+    const before = await poorUsage();
+    const r = await ask({ question: SEED_Q, planner: 'rules' }, { headers: { authorization: `Bearer ${poorKey}` } });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(json(r.body).formatter, 'llm');
+    assert.equal(plannerCalls().length, 0);
+    assert.equal(writerCalls().length, 1);
+    const line = await logFor(gw, r, mark, '/v1/ask');
+    assert.equal(line.tenant, 'poor');
+    // fake usage (openai): 9 prompt + 3 completion tokens
+    assert.equal(usd(line.cost_usd), (9 * PRICE_IN + 3 * PRICE_OUT) * 1000);
+    const u = await poorUsage();
+    assert.equal(usd(u.spent_usd) - usd(before.spent_usd), usd(line.cost_usd), 'spent = the real cost');
+    assert.equal(usd(u.reserved_usd), 0, 'the reservation is settled');
+    assert.equal(usd(u.budget_left_usd), usd(POOR_BUDGET) - usd(u.spent_usd));
   });
 });
 

@@ -225,3 +225,33 @@ describe('keep-alive', () => {
     assert.ok(await c.waitClose(2000), 'closed after the response');
   });
 });
+
+describe('large bodies in pieces', () => {
+  let big;
+  before(async () => {
+    big = await startGateway(null, { config: gatewayConfig(fake, { models: [model('o-ok', 'oai', 'ok~o')] }) });
+  });
+  after(async () => { if (big) await big.stop(); });
+
+  // The body's reads grow the buffer that holds the head (realloc): the
+  // request must still see its method, path and headers (a use-after-free
+  // here crashes the ASan build).
+  test('a 100 KB body sent in 20 KB pieces after the head is answered normally', async (t) => {
+    const c = await connect(big.port);
+    t.after(() => c.close());
+    const text = 'z'.repeat(100 * 1024);
+    const body = JSON.stringify({ model: 'o-ok', messages: [{ role: 'user', content: text }] });
+    await c.write(head(['Content-Type: application/json', 'X-Pad-1: aaaaaaaaaaaaaaaa', 'X-Pad-2: bbbbbbbbbbbbbbbb',
+      `Content-Length: ${Buffer.byteLength(body)}`]));
+    for (let i = 0; i < body.length; i += 20 * 1024) {
+      await c.write(body.slice(i, i + 20 * 1024));
+      await sleep(20);
+    }
+    const r = await c.readResponse({ timeoutMs: 10000 });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(json(r.body).choices[0].message.content, `echo: ${text}`);
+    const seen = fake.seen();
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].path, '/v1/chat/completions');
+  });
+});

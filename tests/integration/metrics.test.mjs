@@ -3,7 +3,8 @@
 // match what was sent; attempts and failovers by reason; histograms; the
 // tenant label bounded to telemetry.metrics_max_tenants + "other"; in-flight
 // gauges back to 0. Log lines under load: exactly one valid JSON line per
-// request, no key material.
+// request, no key material. Answers the connection layer sends itself (431,
+// 413, 400 malformed) get one log line each and count under route="none".
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { startFake } from './lib/fake.mjs';
 import { chatBody, createKey, gatewayConfig, model, startGateway, writeConfig } from './lib/gateway.mjs';
-import { request, sleep } from './lib/http.mjs';
+import { connect, request, sleep } from './lib/http.mjs';
 
 const bearer = (k) => ({ authorization: `Bearer ${k}` });
 const agent = new http.Agent({ keepAlive: true, maxSockets: 200 });
@@ -142,5 +143,88 @@ describe('metrics and log lines', () => {
     assert.deepEqual(Object.keys(l), fields, 'exactly the system.md 5 fields, in order');
     const e = chatLines.find((x) => x.estimated);
     assert.deepEqual(Object.keys(e), [...fields.slice(0, 14), 'estimated', ...fields.slice(14)], 'plus estimated');
+  });
+});
+
+describe('connection-level errors: one log line each, counted under route="none"', () => {
+  // Raw bytes; returns the answer and the log line naming its x-request-id.
+  async function send(bytes) {
+    const c = await connect(gw.port);
+    try {
+      await c.write(bytes);
+      const r = await c.readResponse({ timeoutMs: 5000 });
+      const id = r.headers['x-request-id'];
+      assert.match(id ?? '', /^req_[0-9a-f]{28}$/, 'a fresh request id in the answer');
+      const line = await gw.waitLog((l) => l.request_id === id, 5000);
+      return { r, line };
+    } finally {
+      c.close();
+    }
+  }
+  const none = (m, st) => value(m, new RegExp(`^llmgw_requests_total\\{route="none",status="${st}",model=""\\} (\\d+)$`, 'm')) ?? 0;
+
+  test('431, 413, 400: exact log lines and metrics', async () => {
+    const before = (await request(gw.url, '/metrics')).body;
+    const marks = gw.logs().length;
+    const big = await send(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+    assert.equal(big.r.status, 431);
+    const huge = await send('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n');
+    assert.equal(huge.r.status, 413);
+    const bad = await send('POST /v1/embeddings?x=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
+    assert.equal(bad.r.status, 400);
+    const garbage = await send('GARBAGE\r\n\r\n');
+    assert.equal(garbage.r.status, 400);
+    for (const [x, status, route, error] of [
+      [big, 431, null, 'request header block exceeds max_header_bytes'],
+      [huge, 413, null, 'request body exceeds max_body_bytes'],
+      [bad, 400, '/v1/embeddings', 'malformed chunked request body'],
+      [garbage, 400, null, 'malformed HTTP request'],
+    ]) {
+      assert.equal(x.line.status, status);
+      assert.equal(x.line.route, route, 'the path when the head was parsed, else null');
+      assert.equal(x.line.error, error);
+      assert.equal(x.line.client_ip, '127.0.0.1');
+      assert.equal(x.line.tenant, null);
+      assert.equal(x.line.cost_usd, 0);
+      assert.equal(JSON.parse(x.r.body).error.message, error, 'the same text as the answer');
+    }
+    await sleep(100);
+    const ids = [big, huge, bad, garbage].map((x) => x.line.request_id);
+    assert.equal(new Set(ids).size, 4, 'distinct ids');
+    const fresh = gw.logs().slice(marks);
+    assert.equal(fresh.filter((l) => ids.includes(l.request_id)).length, 4, 'exactly one line per answer');
+    const after = (await request(gw.url, '/metrics')).body;
+    assert.equal(none(after, 431) - none(before, 431), 1);
+    assert.equal(none(after, 413) - none(before, 413), 1);
+    assert.equal(none(after, 400) - none(before, 400), 2);
+    assert.equal(value(after, /^llmgw_requests_in_flight (\d+)$/m), 1, 'connection-level answers are not in flight');
+  });
+
+  test('503 too many connections: its log line and count', async (t) => {
+    const cfg = gatewayConfig(null, { workers: 1, limits: { max_connections: 3 } });
+    const g = await startGateway(t, { config: cfg });
+    const held = [];
+    let refused = null;
+    try {
+      for (let i = 0; i < 8 && !refused; i++) {
+        const c = await connect(g.port);
+        held.push(c);
+        await sleep(50);
+        if (c.pending().length > 0) refused = await c.readResponse({ timeoutMs: 2000 });
+      }
+    } finally {
+      for (const c of held) c.close();
+    }
+    assert.ok(refused, 'a connection past max_connections is answered');
+    assert.equal(refused.status, 503);
+    assert.equal(JSON.parse(refused.body).error.code, 'too_many_connections');
+    const line = await g.waitLog((l) => l.request_id === refused.headers['x-request-id'], 5000);
+    assert.equal(line.route, null);
+    assert.equal(line.status, 503);
+    assert.equal(line.error, 'too many open connections');
+    assert.equal(line.client_ip, '127.0.0.1');
+    await sleep(100);
+    const m = (await request(g.url, '/metrics')).body;
+    assert.equal(none(m, 503), 1);
   });
 });

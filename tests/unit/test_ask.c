@@ -229,7 +229,7 @@ static void test_errors(void)
     T_OK(gw_ask_run(NULL, "x", NULL, &ans) == GW_EINVAL && gw_ask_run(ask, NULL, NULL, &ans) == GW_EINVAL, "NULLs");
     /* no engine: a plan, then engine_error */
     char err[256];
-    gw_ask_t *noeng = gw_ask_new(NULL, NULL, guard, err, sizeof err);
+    gw_ask_t *noeng = gw_ask_new(NULL, NULL, NULL, guard, err, sizeof err);
     T_OK(noeng != NULL, "a pipeline without an engine: %s", err);
     if (noeng != NULL) {
         T_OK(gw_ask_run(noeng, "how many laptops are in stock", NULL, &ans) == GW_OK, "runs");
@@ -259,7 +259,7 @@ static void test_dialects(void)
     gw_ask_answer_t ans;
     gw_config_t *cfg = gw_config_parse(bq_yaml, sizeof bq_yaml - 1, "bq.yaml", err, sizeof err);
     T_OK(cfg != NULL, "bigquery config: %s", err);
-    gw_ask_t *a = cfg != NULL ? gw_ask_new(cfg, NULL, guard, err, sizeof err) : NULL;
+    gw_ask_t *a = cfg != NULL ? gw_ask_new(cfg, NULL, NULL, guard, err, sizeof err) : NULL;
     T_OK(a != NULL, "bigquery pipeline: %s", err);
     if (a != NULL) {
         gw_ask_run(a, "how many laptops are in stock in the West", NULL, &ans);
@@ -272,7 +272,7 @@ static void test_dialects(void)
     gw_config_unref(cfg);
     gw_guard_t *chg = gw_guard_new(GW_SQL_CLICKHOUSE, err, sizeof err);
     cfg = gw_config_parse(ch_yaml, sizeof ch_yaml - 1, "ch.yaml", err, sizeof err);
-    a = cfg != NULL && chg != NULL ? gw_ask_new(cfg, NULL, chg, err, sizeof err) : NULL;
+    a = cfg != NULL && chg != NULL ? gw_ask_new(cfg, NULL, NULL, chg, err, sizeof err) : NULL;
     T_OK(a != NULL, "clickhouse pipeline: %s", err);
     if (a != NULL) {
         gw_ask_run(a, "which 3 brands have the most units in Texas", NULL, &ans);
@@ -458,7 +458,7 @@ static int setup(void)
     d.check = gw_guard_engine_hook;
     d.check_data = guard;
     if (gw_engine_duckdb_open(&d, &eng, err, sizeof err) != GW_OK ||
-        (ask = gw_ask_new(NULL, eng, guard, err, sizeof err)) == NULL) {
+        (ask = gw_ask_new(NULL, NULL, eng, guard, err, sizeof err)) == NULL) {
         fprintf(stderr, "setup: %s\n", err);
         return -1;
     }

@@ -796,7 +796,7 @@ static void run_eval(env_t *e, const evalset_t *s, const canon_t *golds)
 {
     char err[512] = "";
     gw_config_t *cfg = gw_config_default();
-    gw_ask_t *a = cfg != NULL ? gw_ask_new(cfg, e->engine, e->guard, err, sizeof err) : NULL;
+    gw_ask_t *a = cfg != NULL ? gw_ask_new(cfg, NULL, e->engine, e->guard, err, sizeof err) : NULL;
     outcome_t *outs = gw_calloc(s->n ? s->n : 1, sizeof *outs);
     T_OK(a != NULL && outs != NULL, "gw_ask_new: %s", err);
     for (size_t i = 0; a != NULL && outs != NULL && i < s->n; i++)

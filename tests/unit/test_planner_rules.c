@@ -155,6 +155,12 @@ static const gold_t golds[] = {
     {"Which 3 SKUs have the most units on hand in Dallas?",
      "SELECT s.sku_id, s.title, SUM(i.on_hand) AS u " I_W "JOIN skus s ON i.sku_id = s.sku_id WHERE w.city = "
      "'Dallas' GROUP BY s.sku_id, s.title ORDER BY u DESC, s.sku_id LIMIT 3"},
+    {"Which 5 SKUs have the fewest units on hand in the West?",
+     "SELECT s.sku_id, s.title, SUM(i.on_hand) AS u " I_W "JOIN skus s ON i.sku_id = s.sku_id WHERE w.region = "
+     "'West' GROUP BY s.sku_id, s.title ORDER BY u ASC, s.sku_id LIMIT 5"},
+    {"How many Nike SKUs have fewer than 50 units on hand in total?",
+     "SELECT COUNT(*) FROM (SELECT s.sku_id FROM skus s JOIN inventory i ON i.sku_id = s.sku_id WHERE s.brand = "
+     "'Nike' GROUP BY s.sku_id HAVING SUM(i.on_hand) < 50) t"},
     {"How many categories have Samsung products?",
      "SELECT COUNT(DISTINCT category_id) FROM skus WHERE brand = 'Samsung'"},
     {"How many units are available in the Southeast?",
