@@ -108,7 +108,14 @@ static gw_err_t pick_dialects(gw_ask_t *a, const gw_config_t *cfg, char *err, si
         a->target.project = a->project;
         a->target.dataset = a->dataset;
     }
-    a->guarded.dialect = gw_guard_dialect(a->guard) == GW_SQL_CLICKHOUSE ? GW_DIALECT_CLICKHOUSE : GW_DIALECT_DUCKDB;
+    gw_sql_dialect_t gd = gw_guard_dialect(a->guard);
+    a->guarded.dialect = gd == GW_SQL_CLICKHOUSE ? GW_DIALECT_CLICKHOUSE
+                         : gd == GW_SQL_BIGQUERY ? GW_DIALECT_BIGQUERY
+                                                 : GW_DIALECT_DUCKDB;
+    if (a->guarded.dialect == GW_DIALECT_BIGQUERY) { /* the guard checks the engine's own text */
+        a->guarded.project = a->target.project;
+        a->guarded.dataset = a->target.dataset;
+    }
     return GW_OK;
 }
 

@@ -203,8 +203,9 @@ int gw_ask_cmd(int argc, char **argv)
         fail(&a, "config_error", err);
         goto out;
     }
-    int ch = a.db == NULL && cfg->ask.engine != NULL && strcmp(cfg->ask.engine, "clickhouse") == 0;
-    if ((guard = gw_guard_new(ch ? GW_SQL_CLICKHOUSE : GW_SQL_DUCKDB, err, sizeof err)) == NULL) {
+    /* --db is a DuckDB file whatever the config says; else the configured engine's own dialect */
+    guard = a.db != NULL ? gw_guard_new(GW_SQL_DUCKDB, err, sizeof err) : gw_guard_new_for_config(cfg, err, sizeof err);
+    if (guard == NULL) {
         fail(&a, "internal_error", err);
         goto out;
     }

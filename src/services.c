@@ -24,11 +24,6 @@
 
 #define DEFAULT_SKUS 1000000
 
-static gw_sql_dialect_t dialect_of(const char *engine)
-{
-    return engine != NULL && strcmp(engine, "clickhouse") == 0 ? GW_SQL_CLICKHOUSE : GW_SQL_DUCKDB;
-}
-
 /* Generates the embedded default's catalog when it is missing. */
 static gw_err_t ensure_catalog(const gw_config_t *cfg, int may_generate, char *err, size_t errlen)
 {
@@ -86,7 +81,7 @@ gw_services_t *gw_services_open(const gw_config_t *cfg, int may_generate, char *
     uint64_t t0 = gw_now_ns();
     if (ensure_catalog(cfg, may_generate, err, errlen) != GW_OK)
         goto fail;
-    if ((s->guard = gw_guard_new(dialect_of(cfg->ask.engine), err, errlen)) == NULL)
+    if ((s->guard = gw_guard_new_for_config(cfg, err, errlen)) == NULL)
         goto fail;
     if (gw_engine_open(cfg, gw_guard_engine_hook, s->guard, &s->engine, err, errlen) != GW_OK)
         goto fail;

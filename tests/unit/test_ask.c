@@ -269,6 +269,27 @@ static void test_dialects(void)
         gw_ask_answer_free(&ans);
         gw_ask_free(a);
     }
+    /* under the BigQuery guard itself: the planner's BigQuery text passes it */
+    gw_guard_t *bqg = cfg != NULL ? gw_guard_new_for_config(cfg, err, sizeof err) : NULL;
+    T_OK(bqg != NULL && gw_guard_dialect(bqg) == GW_SQL_BIGQUERY, "bigquery guard: %s", err);
+    a = bqg != NULL ? gw_ask_new(cfg, NULL, NULL, bqg, err, sizeof err) : NULL;
+    if (a != NULL) {
+        static const char *const qs[] = {"how many laptops are in stock in the West",
+                                         "which 3 brands have the most units in Texas",
+                                         "average price of office chairs",
+                                         "how many SKUs are out of stock in every warehouse",
+                                         "compare units of sofas in the West and the East"};
+        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+            gw_ask_run(a, qs[i], NULL, &ans);
+            T_OK(ans.sql == NULL || strstr(ans.sql, "`my-proj.shop.") != NULL, "BigQuery names: %s",
+                 ans.sql ? ans.sql : "(null)");
+            gw_ask_answer_free(&ans);
+        }
+        T_OK(gw_ask_guard_refusals(a) == 0, "the BigQuery guard refused %llu plans",
+             (unsigned long long)gw_ask_guard_refusals(a));
+        gw_ask_free(a);
+    }
+    gw_guard_free(bqg);
     gw_config_unref(cfg);
     gw_guard_t *chg = gw_guard_new(GW_SQL_CLICKHOUSE, err, sizeof err);
     cfg = gw_config_parse(ch_yaml, sizeof ch_yaml - 1, "ch.yaml", err, sizeof err);
