@@ -9,6 +9,10 @@
 # one JSON log line per request (written to a file).
 #   bench/gateway.sh                       # direct, nginx, haproxy, llmgw; json + sse
 #   TARGETS="direct nginx project" STREAM=0 bench/gateway.sh
+#   TRACE=1 TARGETS="direct nginx project" bench/gateway.sh
+#       the same with OpenTelemetry on: every request exports its spans over
+#       OTLP/HTTP to a sink (an nginx on 127.0.0.1:18096 answering 200), so
+#       the cost of tracing shows next to the run without it
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PEERS=${PEERS:-$ROOT/../shared/bench/peers.sh}
@@ -36,7 +40,28 @@ tenants:
   - {id: bench, keys: ["blake2b:$HASH"], rate: {rps: 1000000, burst: 1000000}}
 ask: {engine: none}
 CONFIG
-export PROJECT_NAME=llmgw
+if [ "${TRACE:-0}" = 1 ]; then
+  mkdir -p "$WORK/otlp-sink"
+  cat >"$WORK/otlp-sink/nginx.conf" <<SINK
+worker_processes 1;
+daemon on;
+pid $WORK/otlp-sink/nginx.pid;
+error_log $WORK/otlp-sink/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_buffer_size 1m;
+  server { listen 127.0.0.1:18096; location / { return 200; } }
+}
+SINK
+  [ -f "$WORK/otlp-sink/nginx.pid" ] && kill "$(cat "$WORK/otlp-sink/nginx.pid")" 2>/dev/null || true
+  # the collector stands in for another machine: on the proxy's core, idle in the c=1 runs
+  taskset -c "${PROXY_CPU:-1}" nginx -p "$WORK/otlp-sink" -c "$WORK/otlp-sink/nginx.conf"
+  trap 'kill "$(cat "$WORK/otlp-sink/nginx.pid")" 2>/dev/null || true' EXIT
+  echo "telemetry: {otlp_endpoint: http://127.0.0.1:18096}" >>"$WORK/llmgw.yaml"
+  export PROJECT_NAME="llmgw (tracing on)"
+fi
+export PROJECT_NAME=${PROJECT_NAME:-llmgw}
 export PROJECT_URL=http://127.0.0.1:$PORT/v1/chat/completions
 export PROJECT_CMD="exec $BIN serve --config $WORK/llmgw.yaml >$WORK/requests.log 2>$WORK/stderr.log"
 export TARGETS=${TARGETS:-"direct nginx haproxy project"}

@@ -215,34 +215,12 @@ static long str_body_len(const char *p, size_t n)
     return -1;
 }
 
-/* The common chunk, decided without tokenising it: OpenAI's compact
- * serialisation of a content delta ({"id":"...",...,"delta":{"content":
- * "<non-empty>"...}...}), with no "error" and no "usage" member. Anything
- * else (first and last chunks, errors, usage, other layouts) takes the full
- * parse. Returns 1 when the event was handled. The bytes are passed
- * through as they came, like any proxy does with a body it does not need
- * to read. */
-static int fast_content_event(const gw_sse_event_t *ev, gw_buf_t *out, gw_xlat_info_t *info, gw_err_t *rc)
+/* Characters of the JSON string body c[0..len), an escape counted as one
+ * (as tokest.c counts them). */
+static size_t text_chars(const char *c, size_t len)
 {
-    const char *d = ev->data;
-    size_t n = ev->data_len;
-    if (n < 32 || memcmp(d, "{\"id\":\"", 7) != 0 || d[n - 1] != '}' || memchr(d, '\n', n) != NULL)
-        return 0;
-    static const char key[] = "\"delta\":{\"content\":\"";
-    const char *c = memmem(d, n, key, sizeof(key) - 1);
-    if (c == NULL)
-        return 0;
-    c += sizeof(key) - 1;
-    long len = str_body_len(c, n - (size_t)(c - d));
-    if (len <= 0)
-        return 0;
-    /* An in-band error never starts with "id"; usage, when sent, follows
-     * the choices: look only after the content. */
-    const char *tail = c + len + 1;
-    if (memmem(tail, (size_t)(d + n - tail), "\"usage\":{", 9) != NULL)
-        return 0;
-    size_t text = (size_t)len; /* counted as tokest.c does: an escape is one character */
-    for (const char *e = memchr(c, '\\', (size_t)len); e != NULL; e = memchr(e, '\\', (size_t)(c + len - e))) {
+    size_t text = len;
+    for (const char *e = memchr(c, '\\', len); e != NULL; e = memchr(e, '\\', (size_t)(c + len - e))) {
         size_t skip = e + 1 < c + len && e[1] == 'u' ? 6 : 2, left = (size_t)(c + len - e);
         if (skip > left)
             skip = left; /* a malformed escape at the end */
@@ -251,7 +229,58 @@ static int fast_content_event(const gw_sse_event_t *ev, gw_buf_t *out, gw_xlat_i
         if (e >= c + len)
             break;
     }
-    info->content = 1;
+    return text;
+}
+
+/* The delta object starting at v (just after `"delta":{`), in the three
+ * layouts OpenAI sends: `}` (the finish chunk), `"content":"..."}` and
+ * `"role":"assistant","content":"..."}` (the first chunk). Sets *tail past
+ * it and *text to the content's characters. 0 for anything else (tool
+ * calls, refusals, other members): the full parse decides those. */
+static int fast_delta(const char *v, const char *end, const char **tail, size_t *text)
+{
+    static const char role[] = "\"role\":\"assistant\",", ckey[] = "\"content\":\"";
+    *text = 0;
+    if (v < end && *v == '}') {
+        *tail = v + 1;
+        return 1;
+    }
+    if ((size_t)(end - v) > sizeof(role) - 1 && memcmp(v, role, sizeof(role) - 1) == 0)
+        v += sizeof(role) - 1;
+    if ((size_t)(end - v) < sizeof(ckey) - 1 || memcmp(v, ckey, sizeof(ckey) - 1) != 0)
+        return 0;
+    v += sizeof(ckey) - 1;
+    long len = str_body_len(v, (size_t)(end - v));
+    if (len < 0 || v + len + 1 >= end || v[len + 1] != '}')
+        return 0;
+    *text = text_chars(v, (size_t)len);
+    *tail = v + len + 2;
+    return 1;
+}
+
+/* The common chunks, decided without tokenising them: OpenAI's compact
+ * serialisation ({"id":"...",...,"delta":{...}...}) of a first, content or
+ * finish chunk, with no "usage" object and no content_filter finish.
+ * Anything else (usage, errors, tool calls, refusals, other layouts) takes
+ * the full parse. Returns 1 when the event was handled. The bytes are
+ * passed through as they came, like any proxy does with a body it does not
+ * need to read. */
+static int fast_content_event(const gw_sse_event_t *ev, gw_buf_t *out, gw_xlat_info_t *info, gw_err_t *rc)
+{
+    const char *d = ev->data, *end = ev->data + ev->data_len, *tail = NULL;
+    size_t n = ev->data_len, text = 0;
+    if (n < 32 || memcmp(d, "{\"id\":\"", 7) != 0 || d[n - 1] != '}' || memchr(d, '\n', n) != NULL)
+        return 0;
+    static const char key[] = "\"delta\":{";
+    const char *dl = memmem(d, n, key, sizeof(key) - 1);
+    if (dl == NULL || !fast_delta(dl + sizeof(key) - 1, end, &tail, &text))
+        return 0;
+    /* An in-band error never starts with "id"; usage and the finish
+     * reason follow the delta: look only there. */
+    size_t rest = (size_t)(end - tail);
+    if (memmem(tail, rest, "\"usage\":{", 9) != NULL || memmem(tail, rest, "content_filter", 14) != NULL)
+        return 0;
+    info->content = text > 0;
     info->content_bytes = text;
     *rc = gw_buf_reserve(out, n + 8); /* "data: " + the event + a blank line; no newline inside (checked) */
     if (*rc == GW_OK) {
