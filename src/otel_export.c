@@ -10,7 +10,6 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -315,12 +314,6 @@ static void drop_rest(gw_otel_exporter_t *e)
 static void *run(void *arg)
 {
     gw_otel_exporter_t *e = arg;
-    /* Telemetry never takes the CPU from requests: the exporter runs only
-     * when the core is otherwise idle (a waking worker preempts it at once).
-     * Under a saturated core the queue fills and spans are dropped, counted
-     * in llmgw_otel_spans_dropped_total. */
-    struct sched_param sp = {0};
-    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     struct curl_slist *hdrs = NULL;
     CURL *h = make_handle(e, &hdrs);
     gw_buf_t body, resp;
