@@ -47,7 +47,7 @@ typedef struct gw_otel_stats {
 
 typedef struct gw_otel_exporter gw_otel_exporter_t;
 
-/* Defaults: queue 2048 traces, batch 512 spans, flush 1000 ms, timeout
+/* Defaults: queue 2048 traces, batch 64 spans (short bursts: the export shares cores with the workers), flush 1000 ms, timeout
  * 10000 ms, connect 2000 ms, 3 retries, backoff 100 ms, body 8 MiB;
  * endpoint NULL, service_name "llmgw". */
 void gw_otel_opts_default(gw_otel_opts_t *o);

@@ -76,14 +76,29 @@ int gw_pb_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return 0;
 }
 
-static void put(pb_t *e, const void *p, size_t n)
+/* Appends p[0..n): straight into the buffer when it has room (the common
+ * case once gw_otlp_encode has reserved for the batch), else through
+ * gw_buf_add with its bound. */
+static inline void put(pb_t *e, const void *p, size_t n)
 {
-    if (e->rc == GW_OK)
-        e->rc = gw_buf_add(e->b, p, n);
+    gw_buf_t *b = e->b;
+    if (e->rc != GW_OK)
+        return;
+    if (b->len + n < b->cap) {
+        memcpy(b->ptr + b->len, p, n);
+        b->len += n;
+        return;
+    }
+    e->rc = gw_buf_add(b, p, n);
 }
 
-static void put_varint(pb_t *e, uint64_t v)
+static inline void put_varint(pb_t *e, uint64_t v)
 {
+    gw_buf_t *b = e->b;
+    if (e->rc == GW_OK && b->len + 10 < b->cap) {
+        b->len += varint_to((uint8_t *)b->ptr + b->len, v);
+        return;
+    }
     uint8_t tmp[10];
     put(e, tmp, varint_to(tmp, v));
 }
@@ -213,6 +228,11 @@ static void put_span(pb_t *e, const gw_trace_t *t, const gw_span_t *sp)
 gw_err_t gw_otlp_encode(const gw_trace_t *const *traces, size_t n, const char *service_name, gw_buf_t *out)
 {
     pb_t e = {out, GW_OK};
+    size_t spans = 0;
+    for (size_t i = 0; i < n; i++)
+        spans += traces[i]->n_spans;
+    if (gw_buf_reserve(out, 256 + spans * 640) != GW_OK) /* room for the usual span: put() then writes straight */
+        gw_buf_reserve(out, 0);
     const char *svc = service_name ? service_name : "llmgw";
     size_t rs = open_msg(&e, 1); /* ExportTraceServiceRequest.resource_spans */
     size_t res = open_msg(&e, 1); /* ResourceSpans.resource */
@@ -230,6 +250,8 @@ gw_err_t gw_otlp_encode(const gw_trace_t *const *traces, size_t n, const char *s
             put_span(&e, traces[i], &traces[i]->spans[s]);
     close_msg(&e, ss);
     close_msg(&e, rs);
+    if (out->ptr != NULL)
+        out->ptr[out->len] = '\0'; /* gw_buf's invariant (put() writes without it) */
     return e.rc;
 }
 

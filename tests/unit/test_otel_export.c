@@ -48,7 +48,7 @@ static void test_opts(void)
     gw_otel_opts_t o;
     char err[128] = "";
     gw_otel_opts_default(&o);
-    T_OK(o.queue_traces == 2048 && o.batch_spans == 512 && o.flush_ms == 1000 && o.max_retries == 3,
+    T_OK(o.queue_traces == 2048 && o.batch_spans == 64 && o.flush_ms == 1000 && o.max_retries == 3,
          "defaults");
     T_OK(gw_otel_exporter_start(&o, err, sizeof(err)) == NULL && strstr(err, "endpoint") != NULL,
          "no endpoint refused: %s", err);
