@@ -60,6 +60,10 @@ const char *gw_http_header(const gw_http_req_t *req, const char *name, size_t *v
 
 /* Sends a whole response. extra_headers: "Name: value\r\n" lines or NULL.
  * The body is copied; Content-Length and Connection are added. */
+/* Stamps req with a new start time and request id ("req_" + 16 hex of
+ * time ^ process start + 4 hex worker + 8 hex sequence). Loop thread only. */
+void gw_http_new_id(gw_http_req_t *req);
+
 void gw_http_respond(gw_http_req_t *req, int status, const char *content_type, const char *extra_headers,
                      const char *body, size_t body_len);
 

@@ -246,10 +246,15 @@ static void conn_fill_req(struct gw_http_conn *c, const gw_http_head_t *h)
     r->body_len = 0;
     r->on_abort = NULL;
     r->handler_data = NULL;
+    gw_http_new_id(r);
+}
+
+void gw_http_new_id(gw_http_req_t *r)
+{
+    gw_worker_t *w = r->worker;
     r->start_ns = gw_now_ns();
     snprintf(r->request_id, sizeof(r->request_id), "req_%016llx%04zx%08llx",
-             (unsigned long long)(c->w->app->start_ns ^ r->start_ns), c->w->index,
-             (unsigned long long)++c->w->req_seq);
+             (unsigned long long)(w->app->start_ns ^ r->start_ns), w->index, (unsigned long long)++w->req_seq);
 }
 
 /* Parses the head. Returns 1 when complete, 0 when more bytes are needed,

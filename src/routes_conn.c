@@ -29,22 +29,13 @@ static void head_path(const char *head, size_t len, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* A new request id and start time (the same shape as http_conn.c's). */
-static void fresh_id(gw_http_req_t *req)
-{
-    gw_worker_t *w = req->worker;
-    req->start_ns = gw_now_ns();
-    snprintf(req->request_id, sizeof(req->request_id), "req_%016llx%04zx%08llx",
-             (unsigned long long)(w->app->start_ns ^ req->start_ns), w->index, (unsigned long long)++w->req_seq);
-}
-
 void gw_routes_conn_error(gw_http_req_t *req, int status, const char *message, const char *head, size_t head_len)
 {
     char path[CONN_PATH_MAX];
     if (head != NULL)
         head_path(head, head_len, path, sizeof(path));
     else
-        fresh_id(req);
+        gw_http_new_id(req);
     gw_metrics_t *m = &req->worker->app->metrics;
     gw_metrics_add(&m->requests[GW_ROUTE_NONE][gw_metrics_status_slot(status)], 1);
     gw_reqlog_t l = {.request_id = req->request_id,
