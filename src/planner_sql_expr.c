@@ -339,3 +339,44 @@ void gw__sq_slug(const char *v, char *out, size_t outlen)
         k--;
     out[k] = '\0';
 }
+
+/* "<dim> = <value>" for a comparison: the column with its table (joined
+ * queries) or bare (ClickHouse's flat query). */
+static void difference_cond(gw__sq_t *q, gw_buf_t *c, gw_dim_t d, const char *value, int qualified)
+{
+    if (qualified) {
+        gw__sq_col(q, c, gw__sq_dim_table(d), gw__sq_dim_column(d));
+        gw__sq_put(q, c, " = ");
+    } else {
+        gw__sq_put(q, c, "%s = ", gw__sq_dim_column(d));
+    }
+    gw__sq_lit(q, c, value);
+}
+
+void gw__sq_difference_select(gw__sq_t *q, gw_buf_t *b, char fact, int qualified)
+{
+    gw_dim_t d = q->p->group[0];
+    const gw_plan_set_t *set = gw__sq_dim_set(q->p, d);
+    gw_buf_t ca, cb;
+    char sa[40], sb[40];
+    gw_buf_init(&ca, 1024);
+    gw_buf_init(&cb, 1024);
+    difference_cond(q, &ca, d, set->v[0], qualified);
+    difference_cond(q, &cb, d, set->v[1], qualified);
+    gw__sq_slug(set->v[0], sa, sizeof sa);
+    gw__sq_slug(set->v[1], sb, sizeof sb);
+    if (strcmp(sa, sb) == 0)
+        memcpy(sb + strlen(sb) - (strlen(sb) > 30 ? 2 : 0), "_2", 3);
+    if (q->rc == GW_OK) {
+        gw__sq_measure_if(q, b, fact, ca.ptr);
+        gw__sq_put(q, b, " AS %s, ", sa);
+        gw__sq_measure_if(q, b, fact, cb.ptr);
+        gw__sq_put(q, b, " AS %s, ", sb);
+        gw__sq_measure_if(q, b, fact, ca.ptr);
+        gw__sq_put(q, b, " - ");
+        gw__sq_measure_if(q, b, fact, cb.ptr);
+        gw__sq_put(q, b, " AS difference");
+    }
+    gw_buf_free(&ca);
+    gw_buf_free(&cb);
+}

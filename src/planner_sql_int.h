@@ -66,6 +66,10 @@ void gw__sq_measure_expr(gw__sq_t *q, gw_buf_t *b, char fact);
 const char *gw__sq_measure_alias(const gw_plan_t *p);
 /* The measure summed under a condition, for differences: cond is SQL. */
 void gw__sq_measure_if(gw__sq_t *q, gw_buf_t *b, char fact, const char *cond);
+/* The two-value comparison columns of a plan grouped by one dimension with
+ * two values: measure if A AS a, measure if B AS b, a - b AS difference.
+ * qualified: the dimension column carries its table (joined queries). */
+void gw__sq_difference_select(gw__sq_t *q, gw_buf_t *b, char fact, int qualified);
 /* The department of a categories row from its path (DuckDB, BigQuery). */
 void gw__sq_dept_of_path(gw__sq_t *q, gw_buf_t *b);
 /* Select items / group keys of a dimension. */

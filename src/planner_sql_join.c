@@ -189,38 +189,7 @@ static void order_limit(gw__sq_t *q, gw_buf_t *b)
 }
 
 /* SUM(CASE WHEN <dim> = 'A' ...) AS a, ... AS b, (a - b) AS difference */
-static void difference_select(jq_t *j, gw_buf_t *b)
-{
-    gw__sq_t *q = j->q;
-    gw_dim_t d = q->p->group[0];
-    const gw_plan_set_t *set = gw__sq_dim_set(q->p, d);
-    gw_buf_t ca, cb;
-    char sa[40], sb[40];
-    gw_buf_init(&ca, 1024);
-    gw_buf_init(&cb, 1024);
-    gw__sq_col(q, &ca, gw__sq_dim_table(d), gw__sq_dim_column(d));
-    gw__sq_put(q, &ca, " = ");
-    gw__sq_lit(q, &ca, set->v[0]);
-    gw__sq_col(q, &cb, gw__sq_dim_table(d), gw__sq_dim_column(d));
-    gw__sq_put(q, &cb, " = ");
-    gw__sq_lit(q, &cb, set->v[1]);
-    gw__sq_slug(set->v[0], sa, sizeof sa);
-    gw__sq_slug(set->v[1], sb, sizeof sb);
-    if (strcmp(sa, sb) == 0)
-        memcpy(sb + strlen(sb) - (strlen(sb) > 30 ? 2 : 0), "_2", 3);
-    if (q->rc == GW_OK) {
-        gw__sq_measure_if(q, b, j->fact, ca.ptr);
-        gw__sq_put(q, b, " AS %s, ", sa);
-        gw__sq_measure_if(q, b, j->fact, cb.ptr);
-        gw__sq_put(q, b, " AS %s, ", sb);
-        gw__sq_measure_if(q, b, j->fact, ca.ptr);
-        gw__sq_put(q, b, " - ");
-        gw__sq_measure_if(q, b, j->fact, cb.ptr);
-        gw__sq_put(q, b, " AS difference");
-    }
-    gw_buf_free(&ca);
-    gw_buf_free(&cb);
-}
+static void difference_select(jq_t *j, gw_buf_t *b) { gw__sq_difference_select(j->q, b, j->fact, 1); }
 
 /* Average prices per location: SKUs count once per group of a derived
  * table of distinct (location, sku_id) pairs, not once per stock row. */
