@@ -196,6 +196,13 @@ gw_err_t gw_config_flow_env_fixup(char *text, size_t len, size_t **offs, size_t 
 gw_err_t gw_config_expand_env(const char *s, size_t len, char **out, char *name, size_t namecap);
 
 /* Lookups (NULL when absent). */
+/* Fills the address fields of p (base_url copied, is_tls, host, port,
+ * base_path) from an http(s) URL, as a provider's base_url is read; the
+ * other fields are zeroed. Release with gw_cfg_endpoint_free. GW_EINVAL
+ * with *why on a bad URL, GW_ENOMEM. */
+gw_err_t gw_cfg_endpoint_parse(const char *url, gw_cfg_provider_t *p, const char **why);
+void gw_cfg_endpoint_free(gw_cfg_provider_t *p);
+
 const gw_cfg_model_t *gw_config_model(const gw_config_t *c, const char *alias, size_t alias_len);
 const gw_cfg_fallback_t *gw_config_fallback(const gw_config_t *c, const char *alias);
 /* The tenant with this id (NULL when absent); borrowed from c. */

@@ -116,6 +116,33 @@ gw_err_t gw__cfg_parse_url(const char *url, gw__cfg_url_t *u, const char **why)
     return GW_OK;
 }
 
+gw_err_t gw_cfg_endpoint_parse(const char *url, gw_cfg_provider_t *p, const char **why)
+{
+    gw__cfg_url_t u;
+    memset(p, 0, sizeof(*p));
+    gw_err_t rc = gw__cfg_parse_url(url, &u, why);
+    if (rc != GW_OK)
+        return rc;
+    p->base_url = gw_strdup(url);
+    p->is_tls = u.is_tls;
+    p->host = u.host;
+    p->port = u.port;
+    p->base_path = u.path;
+    if (p->base_url == NULL) {
+        gw_cfg_endpoint_free(p);
+        return *why = "out of memory", GW_ENOMEM;
+    }
+    return GW_OK;
+}
+
+void gw_cfg_endpoint_free(gw_cfg_provider_t *p)
+{
+    gw_free(p->base_url);
+    gw_free(p->host);
+    gw_free(p->base_path);
+    memset(p, 0, sizeof(*p));
+}
+
 gw_err_t gw__cfg_parse_listen(const char *s, char **host, uint16_t *port)
 {
     const char *hs, *he, *ps, *why;

@@ -1,60 +1,80 @@
-/* otel_export.c - the OTLP/HTTP exporter thread and its bounded queue.
+/* otel_export.c - the OTLP/HTTP exporter (otel_export.h): the process-wide
+ * options and counters, and the per-loop batcher and sender.
  *
- * Producers (workers) lock e->lock only to store a pointer in the ring and
- * signal when a batch is full. The thread sleeps on a monotonic condvar
- * until batch_spans spans wait, flush_ms passed or stop was asked, takes
- * whole traces up to batch_spans spans, encodes and POSTs them with a
- * reused libcurl easy handle (keep-alive), outside the lock.
+ * A loop keeps a ring of batches. Each batch buffer starts with head_max
+ * reserved bytes, then the Span entries of whole traces, at most
+ * batch_spans spans (one trace alone may pass it). The oldest batch is the
+ * one sent: its request head (gw_otlp_head, which depends on the spans'
+ * length) is written right-aligned into the reserve, and the buffer stays
+ * as it is for retries while the next batches collect. Buffers keep their
+ * memory from one round to the next. Every state change happens on the
+ * loop; the counters are atomics so /metrics can read them from any
+ * thread.
  */
 #include "otel_export.h"
 
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "buf.h"
+#include "config.h"
 #include "otlp.h"
-
-#ifndef GW_VERSION
-#define GW_VERSION "0"
-#endif
+#include "upstream.h"
 
 #define BACKOFF_CAP_MS 5000
 #define RETRY_AFTER_CAP_MS 30000
+#define RESP_MAX 65536
+#define TRACES_SUFFIX "/v1/traces"
 
 struct gw_otel_exporter {
     gw_otel_opts_t o;
-    char *url;
+    gw_cfg_provider_t ep; /* the endpoint as an upstream: host, port, tls */
+    char *path;           /* its path, ending in /v1/traces */
     char *service_name;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    pthread_t thread;
-    gw_trace_t **ring;  /* queue_traces slots */
-    gw_trace_t **batch; /* the thread's: min(batch_spans, queue_traces) slots */
-    size_t head, n;    /* under lock */
-    size_t spans;      /* spans in the ring, under lock */
-    int stopping;      /* under lock */
-    uint64_t deadline_ns; /* under lock, valid when stopping */
+    size_t head_max;      /* the longest head gw_otlp_head can write */
     atomic_uint_fast64_t queued, exported, dropped, failed, requests, retries;
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* One batch: head_max reserved bytes, then whole traces' Span entries. */
+typedef struct batch {
+    gw_buf_t buf;
+    size_t spans;
+} batch_t;
+
+struct gw_otel_local {
+    gw_otel_exporter_t *e;
+    uv_loop_t *loop;
+    struct gw_upstream_ctx *up;
+    batch_t *ring;          /* nring slots; buffers keep their memory for reuse */
+    size_t nring, first, count; /* ring[first] is the oldest batch, the last one collects */
+    size_t waiting;         /* spans in the ring */
+    int in_flight;          /* ring[first] is being sent (or waits for a retry) */
+    int flush_due;          /* the oldest waiting span waited flush_ms */
+    size_t body_off;        /* where in ring[first] the request starts */
+    uint32_t attempt;
+    gw_upstream_req_t *req;
+    int status;
+    uint64_t retry_after_ms;
+    gw_buf_t resp;
+    gw_buf_t head;
+    uv_timer_t flush_timer, retry_timer, close_timer;
+    int closing, finished, handles_open;
+    uint64_t deadline_ns;
+    void (*done)(void *);
+    void *done_data;
+};
+
+static void cnt_add(atomic_uint_fast64_t *c, uint64_t v) { atomic_fetch_add_explicit(c, v, memory_order_relaxed); }
 
 void gw_otel_opts_default(gw_otel_opts_t *o)
 {
     memset(o, 0, sizeof(*o));
     o->service_name = "llmgw";
-    o->queue_traces = 2048;
-    o->batch_spans = 64;
+    o->queue_spans = 4096;
+    o->batch_spans = 512;
     o->flush_ms = 1000;
     o->timeout_ms = 10000;
     o->connect_timeout_ms = 2000;
@@ -63,64 +83,7 @@ void gw_otel_opts_default(gw_otel_opts_t *o)
     o->max_body_bytes = 8u << 20;
 }
 
-/* endpoint without trailing '/' + "/v1/traces" (unless already there). */
-static char *traces_url(const char *endpoint)
-{
-    static const char sfx[] = "/v1/traces";
-    size_t n = strlen(endpoint);
-    while (n > 0 && endpoint[n - 1] == '/')
-        n--;
-    int has = n >= sizeof(sfx) - 1 && memcmp(endpoint + n - (sizeof(sfx) - 1), sfx, sizeof(sfx) - 1) == 0;
-    size_t total = n + (has ? 0 : sizeof(sfx) - 1);
-    char *u = gw_malloc(total + 1);
-    if (u == NULL)
-        return NULL;
-    memcpy(u, endpoint, n);
-    if (!has)
-        memcpy(u + n, sfx, sizeof(sfx) - 1);
-    u[total] = '\0';
-    return u;
-}
-
-static void cnt_add(atomic_uint_fast64_t *c, uint64_t v) { atomic_fetch_add_explicit(c, v, memory_order_relaxed); }
-
-static uint64_t spans_of(gw_trace_t *const *ts, size_t n)
-{
-    uint64_t s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += ts[i]->n_spans;
-    return s;
-}
-
-/* ---- the producer side -------------------------------------------------- */
-
-int gw_otel_submit(gw_otel_exporter_t *e, gw_trace_t *t)
-{
-    if (t == NULL)
-        return 0;
-    if (e == NULL || !gw_trace_sampled(t)) {
-        gw_trace_free(t);
-        return 0;
-    }
-    uint32_t ns = t->n_spans;
-    pthread_mutex_lock(&e->lock);
-    int ok = !e->stopping && e->n < e->o.queue_traces;
-    if (ok) {
-        e->ring[(e->head + e->n) % e->o.queue_traces] = t;
-        e->n++;
-        e->spans += ns;
-        if (e->spans >= e->o.batch_spans && e->spans - ns < e->o.batch_spans)
-            pthread_cond_signal(&e->cond);
-    }
-    pthread_mutex_unlock(&e->lock);
-    if (!ok) {
-        cnt_add(&e->dropped, ns);
-        gw_trace_free(t);
-        return 0;
-    }
-    cnt_add(&e->queued, ns);
-    return 1;
-}
+/* ---- the process-wide part ---------------------------------------------- */
 
 void gw_otel_stats(const gw_otel_exporter_t *e, gw_otel_stats_t *out)
 {
@@ -136,303 +99,62 @@ void gw_otel_stats(const gw_otel_exporter_t *e, gw_otel_stats_t *out)
     out->retries = atomic_load(&m->retries);
 }
 
-/* ---- the exporter thread ------------------------------------------------ */
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
+void gw_otel_exporter_free(gw_otel_exporter_t *e)
 {
-    gw_buf_t *b = ud;
-    size_t n = sz * nm;
-    if (gw_buf_add(b, p, n) != GW_OK)
-        b->len = b->max + 1; /* marks "too big"; the rest is ignored */
-    return n;
-}
-
-/* One POST of body. Returns the HTTP status, 0 on a transport error;
- * *retry_after_ms from a Retry-After header (0 when none). */
-static long post_once(gw_otel_exporter_t *e, CURL *h, const gw_buf_t *body, uint32_t timeout_ms, gw_buf_t *resp,
-                      long *retry_after_ms)
-{
-    long status = 0;
-    curl_off_t ra = 0;
-    *retry_after_ms = 0;
-    gw_buf_reset(resp);
-    if (h == NULL)
-        return 0;
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->ptr);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(e->o.connect_timeout_ms < timeout_ms ? e->o.connect_timeout_ms : timeout_ms));
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-    cnt_add(&e->requests, 1);
-    if (curl_easy_perform(h) != CURLE_OK)
-        return 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-        *retry_after_ms = ra > RETRY_AFTER_CAP_MS / 1000 ? RETRY_AFTER_CAP_MS : (long)ra * 1000;
-    return status;
-}
-
-static CURL *make_handle(gw_otel_exporter_t *e, struct curl_slist **hdrs)
-{
-    CURL *h = curl_easy_init();
-    *hdrs = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
-    if (*hdrs != NULL)
-        *hdrs = curl_slist_append(*hdrs, "Expect:"); /* no 100-continue round trip */
-    if (h == NULL || *hdrs == NULL) {
-        curl_easy_cleanup(h);
-        curl_slist_free_all(*hdrs);
-        *hdrs = NULL;
-        return NULL;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, e->url);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "llmgw-otlp/" GW_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    return h;
-}
-
-/* Waits ms (lock held) unless stopping makes the deadline pass first.
- * Returns 0 when there is no time left for another try. */
-static int backoff_wait(gw_otel_exporter_t *e, uint64_t ms)
-{
-    uint64_t until = mono_ns() + ms * 1000000u;
-    int ok = 1;
-    pthread_mutex_lock(&e->lock);
-    for (;;) {
-        if (e->stopping && until >= e->deadline_ns) {
-            ok = 0;
-            break;
-        }
-        if (mono_ns() >= until)
-            break;
-        struct timespec ts = {(time_t)(until / 1000000000u), (long)(until % 1000000000u)};
-        pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-    }
-    pthread_mutex_unlock(&e->lock);
-    return ok;
-}
-
-/* The POST timeout for the next try: timeout_ms, or what is left of the
- * stop deadline; 0 when none is left. */
-static uint32_t try_timeout(gw_otel_exporter_t *e)
-{
-    uint32_t t = e->o.timeout_ms;
-    pthread_mutex_lock(&e->lock);
-    if (e->stopping) {
-        uint64_t now = mono_ns();
-        uint64_t left = e->deadline_ns > now ? (e->deadline_ns - now) / 1000000u : 0;
-        t = left < t ? (uint32_t)left : t;
-    }
-    pthread_mutex_unlock(&e->lock);
-    return t;
-}
-
-static int retryable(long status) { return status == 0 || status == 429 || (status >= 500 && status <= 599); }
-
-/* POSTs one encoded batch of nspans spans, with retries; counts the outcome. */
-static void send_batch(gw_otel_exporter_t *e, CURL *h, const gw_buf_t *body, uint64_t nspans, gw_buf_t *resp)
-{
-    for (uint32_t attempt = 0;; attempt++) {
-        uint32_t tmo = try_timeout(e);
-        long ra = 0, status = tmo > 0 ? post_once(e, h, body, tmo, resp, &ra) : 0;
-        if (status >= 200 && status < 300) {
-            int64_t rej = 0;
-            if (resp->len <= resp->max && gw_otlp_parse_response((const uint8_t *)resp->ptr, resp->len, &rej) != GW_OK)
-                rej = 0;
-            uint64_t r = rej < 0 ? 0 : (uint64_t)rej > nspans ? nspans : (uint64_t)rej;
-            cnt_add(&e->exported, nspans - r);
-            cnt_add(&e->failed, r);
-            return;
-        }
-        if (tmo == 0 || !retryable(status) || attempt >= e->o.max_retries) {
-            cnt_add(&e->failed, nspans);
-            return;
-        }
-        uint64_t wait = (uint64_t)e->o.backoff_ms << (attempt < 16 ? attempt : 16);
-        wait = wait > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : wait;
-        if ((uint64_t)ra > wait)
-            wait = (uint64_t)ra;
-        if (!backoff_wait(e, wait)) {
-            cnt_add(&e->failed, nspans);
-            return;
-        }
-        cnt_add(&e->retries, 1);
-    }
-}
-
-/* Encodes batch[0..k) (and frees it), then sends it. */
-static void export_batch(gw_otel_exporter_t *e, CURL *h, gw_trace_t **batch, size_t k, gw_buf_t *body,
-                         gw_buf_t *resp)
-{
-    uint64_t nspans = spans_of(batch, k);
-    gw_buf_reset(body);
-    gw_err_t rc = gw_otlp_encode((const gw_trace_t *const *)batch, k, e->service_name, body);
-    for (size_t i = 0; i < k; i++)
-        gw_trace_free(batch[i]);
-    if (rc != GW_OK) {
-        cnt_add(&e->failed, nspans);
+    if (e == NULL)
         return;
-    }
-    send_batch(e, h, body, nspans, resp);
-}
-
-/* Takes whole traces from the ring, up to batch_spans spans (at least one
- * trace). Lock held. */
-static size_t take_batch(gw_otel_exporter_t *e, gw_trace_t **batch)
-{
-    size_t k = 0, spans = 0;
-    while (e->n > 0) {
-        gw_trace_t *t = e->ring[e->head];
-        if (k > 0 && spans + t->n_spans > e->o.batch_spans)
-            break;
-        batch[k++] = t;
-        spans += t->n_spans;
-        e->head = (e->head + 1) % e->o.queue_traces;
-        e->n--;
-        e->spans -= t->n_spans;
-    }
-    return k;
-}
-
-/* Stop deadline passed: what is still queued is dropped. Lock held. */
-static void drop_rest(gw_otel_exporter_t *e)
-{
-    while (e->n > 0) {
-        gw_trace_t *t = e->ring[e->head];
-        e->head = (e->head + 1) % e->o.queue_traces;
-        e->n--;
-        e->spans -= t->n_spans;
-        cnt_add(&e->dropped, t->n_spans);
-        gw_trace_free(t);
-    }
-}
-
-static void *run(void *arg)
-{
-    gw_otel_exporter_t *e = arg;
-    struct curl_slist *hdrs = NULL;
-    CURL *h = make_handle(e, &hdrs);
-    gw_buf_t body, resp;
-    gw_buf_init(&body, e->o.max_body_bytes);
-    gw_buf_init(&resp, 65536);
-    gw_trace_t **batch = e->batch;
-    pthread_mutex_lock(&e->lock);
-    uint64_t next_flush = mono_ns() + (uint64_t)e->o.flush_ms * 1000000u;
-    for (;;) {
-        while (!e->stopping && e->spans < e->o.batch_spans && mono_ns() < next_flush) {
-            struct timespec ts = {(time_t)(next_flush / 1000000000u), (long)(next_flush % 1000000000u)};
-            pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-        }
-        if (e->n == 0 && e->stopping)
-            break;
-        if (e->stopping && mono_ns() >= e->deadline_ns) {
-            drop_rest(e);
-            break;
-        }
-        size_t k = take_batch(e, batch);
-        pthread_mutex_unlock(&e->lock);
-        if (k > 0)
-            export_batch(e, h, batch, k, &body, &resp);
-        pthread_mutex_lock(&e->lock);
-        if (e->spans < e->o.batch_spans)
-            next_flush = mono_ns() + (uint64_t)e->o.flush_ms * 1000000u;
-    }
-    pthread_mutex_unlock(&e->lock);
-    gw_buf_free(&body);
-    gw_buf_free(&resp);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
-    return NULL;
-}
-
-/* ---- start and stop ----------------------------------------------------- */
-
-static void destroy(gw_otel_exporter_t *e)
-{
-    gw_free(e->ring);
-    gw_free(e->batch);
-    gw_free(e->url);
+    gw_cfg_endpoint_free(&e->ep);
+    gw_free(e->path);
     gw_free(e->service_name);
     gw_free(e);
 }
 
-static int init_sync(gw_otel_exporter_t *e)
+/* The endpoint's path + "/v1/traces" (unless it already ends so). */
+static char *traces_path(const char *base)
 {
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        return 0;
-    int ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 && pthread_cond_init(&e->cond, &ca) == 0;
-    pthread_condattr_destroy(&ca);
-    if (ok && pthread_mutex_init(&e->lock, NULL) != 0) {
-        pthread_cond_destroy(&e->cond);
-        ok = 0;
-    }
-    return ok;
+    size_t n = strlen(base), sl = sizeof(TRACES_SUFFIX) - 1;
+    int has = n >= sl && memcmp(base + n - sl, TRACES_SUFFIX, sl) == 0;
+    char *p = gw_malloc(n + sl + 1);
+    if (p != NULL)
+        snprintf(p, n + sl + 1, "%s%s", base, has ? "" : TRACES_SUFFIX);
+    return p;
 }
 
 static int valid_opts(const gw_otel_opts_t *o)
 {
-    return o->endpoint != NULL &&
-           (strncmp(o->endpoint, "http://", 7) == 0 || strncmp(o->endpoint, "https://", 8) == 0) &&
-           o->queue_traces > 0 && o->batch_spans > 0 && o->flush_ms > 0 && o->timeout_ms > 0 &&
+    return o->queue_spans > 0 && o->batch_spans > 0 && o->flush_ms > 0 && o->timeout_ms > 0 &&
            o->max_body_bytes >= 1024;
 }
 
-/* Allocates e with copies of the options' strings, its ring and batch. */
-static gw_otel_exporter_t *alloc_exporter(const gw_otel_opts_t *o)
+gw_otel_exporter_t *gw_otel_exporter_new(const gw_otel_opts_t *o, char *err, size_t errlen)
 {
+    const char *why = "otlp exporter: out of memory";
     gw_otel_exporter_t *e = gw_calloc(1, sizeof(*e));
+    gw_buf_t h;
+    gw_buf_init(&h, 1 << 20);
     if (e == NULL)
-        return NULL;
-    e->o = *o;
-    e->o.endpoint = NULL;
-    e->o.service_name = NULL;
-    size_t bcap = o->batch_spans < o->queue_traces ? o->batch_spans : o->queue_traces;
-    e->url = traces_url(o->endpoint);
-    e->service_name = gw_strdup(o->service_name ? o->service_name : "llmgw");
-    e->ring = gw_calloc(o->queue_traces, sizeof(*e->ring));
-    e->batch = gw_calloc(bcap, sizeof(*e->batch));
-    if (e->url == NULL || e->service_name == NULL || e->ring == NULL || e->batch == NULL) {
-        destroy(e);
-        return NULL;
-    }
-    return e;
-}
-
-gw_otel_exporter_t *gw_otel_exporter_start(const gw_otel_opts_t *o, char *err, size_t errlen)
-{
-    const char *why = NULL;
-    int synced = 0;
-    gw_otel_exporter_t *e = NULL;
-    if (!valid_opts(o)) {
+        goto out;
+    if (o->endpoint == NULL || !valid_opts(o)) {
         why = "otlp exporter: endpoint must be an http(s) URL and the sizes non-zero";
         goto out;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        why = "otlp exporter: curl_global_init failed";
+    const char *uwhy = NULL;
+    if (gw_cfg_endpoint_parse(o->endpoint, &e->ep, &uwhy) != GW_OK) {
+        why = uwhy != NULL ? uwhy : why;
         goto out;
     }
-    why = "otlp exporter: out of memory";
-    e = alloc_exporter(o);
-    if (e == NULL || !(synced = init_sync(e)))
+    e->o = *o;
+    e->o.endpoint = e->o.service_name = NULL;
+    e->path = traces_path(e->ep.base_path);
+    e->service_name = gw_strdup(o->service_name ? o->service_name : "llmgw");
+    if (e->path == NULL || e->service_name == NULL || gw_otlp_head(e->service_name, o->max_body_bytes, &h) != GW_OK)
         goto out;
-    if (pthread_create(&e->thread, NULL, run, e) != 0) {
-        why = "otlp exporter: cannot start its thread";
-        goto out;
-    }
+    e->head_max = h.len;
     why = NULL;
 out:
+    gw_buf_free(&h);
     if (why != NULL) {
-        if (synced) {
-            pthread_mutex_destroy(&e->lock);
-            pthread_cond_destroy(&e->cond);
-        }
-        if (e != NULL)
-            destroy(e);
+        gw_otel_exporter_free(e);
         e = NULL;
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s", why);
@@ -440,21 +162,314 @@ out:
     return e;
 }
 
-void gw_otel_exporter_stop(gw_otel_exporter_t *e, uint32_t deadline_ms, gw_otel_stats_t *final)
+/* ---- the per-loop part: the ring of batches ------------------------------ */
+
+static void finish(gw_otel_local_t *l);
+static void post(gw_otel_local_t *l);
+static void on_retry_timer(uv_timer_t *h) { post(h->data); }
+
+/* ms left before the close deadline (UINT32_MAX when not closing). */
+static uint32_t left_ms(const gw_otel_local_t *l)
 {
-    if (final != NULL)
-        gw_otel_stats(e, final);
-    if (e == NULL)
+    if (!l->closing)
+        return UINT32_MAX;
+    uint64_t now = uv_hrtime();
+    uint64_t left = l->deadline_ns > now ? (l->deadline_ns - now) / 1000000u : 0;
+    return left > UINT32_MAX ? UINT32_MAX : (uint32_t)left;
+}
+
+static batch_t *last_batch(gw_otel_local_t *l) { return &l->ring[(l->first + l->count - 1) % l->nring]; }
+
+/* Opens a new collecting batch: its buffer reset to the head reserve. NULL
+ * when the ring is full or on OOM. */
+static batch_t *open_batch(gw_otel_local_t *l)
+{
+    if (l->count == l->nring)
+        return NULL;
+    batch_t *b = &l->ring[(l->first + l->count) % l->nring];
+    gw_buf_reset(&b->buf);
+    if (gw_buf_reserve(&b->buf, l->e->head_max + 16 * 1024) != GW_OK)
+        return NULL;
+    b->buf.len = l->e->head_max;
+    b->buf.ptr[b->buf.len] = '\0';
+    b->spans = 0;
+    l->count++;
+    return b;
+}
+
+/* The collecting batch that takes ns more spans (a new one when the last
+ * is in flight or would pass batch_spans). */
+static batch_t *batch_for(gw_otel_local_t *l, uint32_t ns)
+{
+    if (l->count > 0) {
+        batch_t *b = last_batch(l);
+        int sending = l->in_flight && l->count == 1;
+        if (!sending && (b->spans == 0 || b->spans + ns <= l->e->o.batch_spans))
+            return b;
+    }
+    return open_batch(l);
+}
+
+/* The oldest batch is over (sent, failed or cut): drops it from the ring. */
+static void pop_batch(gw_otel_local_t *l)
+{
+    batch_t *b = &l->ring[l->first];
+    l->waiting -= b->spans;
+    b->spans = 0;
+    gw_buf_reset(&b->buf);
+    l->first = (l->first + 1) % l->nring;
+    l->count--;
+    l->in_flight = 0;
+}
+
+/* Starts sending the oldest batch when one is due and none is in flight. */
+static void kick(gw_otel_local_t *l)
+{
+    if (l->in_flight || l->finished)
         return;
-    pthread_mutex_lock(&e->lock);
-    e->stopping = 1;
-    e->deadline_ns = mono_ns() + (uint64_t)deadline_ms * 1000000u;
-    pthread_cond_broadcast(&e->cond);
-    pthread_mutex_unlock(&e->lock);
-    pthread_join(e->thread, NULL);
-    if (final != NULL)
-        gw_otel_stats(e, final);
-    pthread_mutex_destroy(&e->lock);
-    pthread_cond_destroy(&e->cond);
-    destroy(e);
+    if (l->count > 0 && l->ring[l->first].spans == 0 && l->count == 1)
+        l->count = 0; /* an empty collecting batch: nothing to send */
+    if (l->count == 0) {
+        if (l->closing)
+            finish(l);
+        return;
+    }
+    batch_t *b = &l->ring[l->first];
+    if (!(l->closing || l->flush_due || l->count > 1 || b->spans >= l->e->o.batch_spans))
+        return;
+    if (l->count == 1) { /* the last spans go: the next span starts a new flush_ms wait */
+        uv_timer_stop(&l->flush_timer);
+        l->flush_due = 0;
+    }
+    gw_buf_reset(&l->head);
+    if (gw_otlp_head(l->e->service_name, b->buf.len - l->e->head_max, &l->head) != GW_OK) {
+        cnt_add(&l->e->failed, b->spans);
+        pop_batch(l);
+        kick(l);
+        return;
+    }
+    l->body_off = l->e->head_max - l->head.len;
+    memcpy(b->buf.ptr + l->body_off, l->head.ptr, l->head.len);
+    l->in_flight = 1;
+    l->attempt = 0;
+    post(l);
+}
+
+/* ---- the per-loop part: one POST ------------------------------------------ */
+
+static int retryable(int status) { return status == 0 || status == 429 || (status >= 500 && status <= 599); }
+
+static void on_head(void *data, int status, const char *ra, size_t ra_len)
+{
+    gw_otel_local_t *l = data;
+    l->status = status;
+    l->retry_after_ms = 0;
+    if (ra != NULL && ra_len > 0 && ra_len < 9 && strspn(ra, "0123456789") >= ra_len) {
+        uint64_t s = strtoull(ra, NULL, 10) * 1000u;
+        l->retry_after_ms = s > RETRY_AFTER_CAP_MS ? RETRY_AFTER_CAP_MS : s;
+    }
+}
+
+static void on_body(void *data, const char *p, size_t n)
+{
+    gw_otel_local_t *l = data;
+    if (gw_buf_add(&l->resp, p, n) != GW_OK)
+        l->resp.len = l->resp.max + 1; /* marks "too big"; the rest is ignored */
+}
+
+/* The batch in flight ends: n_ok exported, the rest failed. */
+static void batch_over(gw_otel_local_t *l, uint64_t n_ok)
+{
+    uint64_t n = l->ring[l->first].spans;
+    cnt_add(&l->e->exported, n_ok);
+    cnt_add(&l->e->failed, n - n_ok);
+    pop_batch(l);
+    kick(l);
+}
+
+/* Counts an accepted batch: partial_success.rejected_spans are failed. */
+static void accepted(gw_otel_local_t *l)
+{
+    int64_t rej = 0;
+    uint64_t n = l->ring[l->first].spans;
+    if (l->resp.len > l->resp.max ||
+        gw_otlp_parse_response((const uint8_t *)l->resp.ptr, l->resp.len, &rej) != GW_OK)
+        rej = 0;
+    uint64_t r = rej < 0 ? 0 : (uint64_t)rej > n ? n : (uint64_t)rej;
+    batch_over(l, n - r);
+}
+
+/* The try failed: waits and tries again, or gives the batch up. */
+static void retry_or_fail(gw_otel_local_t *l)
+{
+    const gw_otel_opts_t *o = &l->e->o;
+    uint64_t wait = (uint64_t)o->backoff_ms << (l->attempt < 16 ? l->attempt : 16);
+    wait = wait > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : wait;
+    if (l->retry_after_ms > wait)
+        wait = l->retry_after_ms;
+    if (!retryable(l->status) || l->attempt >= o->max_retries || wait >= left_ms(l)) {
+        batch_over(l, 0);
+        return;
+    }
+    l->attempt++;
+    cnt_add(&l->e->retries, 1);
+    uv_timer_start(&l->retry_timer, on_retry_timer, wait, 0);
+}
+
+static void on_done(void *data, gw_up_result_t result)
+{
+    gw_otel_local_t *l = data;
+    l->req = NULL;
+    if (result != GW_UP_OK)
+        l->status = 0; /* a transport error, even after a head */
+    if (l->status >= 200 && l->status < 300)
+        accepted(l);
+    else
+        retry_or_fail(l);
+}
+
+/* One try of the oldest batch. */
+static void post(gw_otel_local_t *l)
+{
+    static const gw_upstream_cbs_t cbs = {on_head, on_body, on_done};
+    const gw_otel_opts_t *o = &l->e->o;
+    const batch_t *b = &l->ring[l->first];
+    uint32_t left = left_ms(l);
+    if (left == 0) {
+        batch_over(l, 0);
+        return;
+    }
+    uint32_t tmo = o->timeout_ms < left ? o->timeout_ms : left;
+    gw_upstream_timeouts_t t = {o->connect_timeout_ms < left ? o->connect_timeout_ms : left, tmo, tmo};
+    l->status = 0;
+    l->retry_after_ms = 0;
+    gw_buf_reset(&l->resp);
+    cnt_add(&l->e->requests, 1);
+    l->req = gw_upstream_post(l->up, &l->e->ep, l->e->path, "application/x-protobuf", "", 0,
+                              b->buf.ptr + l->body_off, b->buf.len - l->body_off, &t, &cbs, l);
+    if (l->req == NULL)
+        retry_or_fail(l); /* out of memory: like a transport error */
+}
+
+static void on_flush_timer(uv_timer_t *h)
+{
+    gw_otel_local_t *l = h->data;
+    l->flush_due = 1;
+    kick(l);
+}
+
+/* ---- the per-loop part: submit, make, close ------------------------------ */
+
+int gw_otel_submit(gw_otel_local_t *l, gw_trace_t *t)
+{
+    if (t == NULL)
+        return 0;
+    if (l == NULL || l->finished || !gw_trace_sampled(t)) {
+        gw_trace_free(t);
+        return 0;
+    }
+    uint32_t ns = t->n_spans;
+    batch_t *b = l->waiting + ns <= l->e->o.queue_spans ? batch_for(l, ns) : NULL;
+    int ok = b != NULL && gw_otlp_encode_spans(t, &b->buf) == GW_OK;
+    gw_trace_free(t);
+    if (!ok) {
+        cnt_add(&l->e->dropped, ns);
+        return 0;
+    }
+    cnt_add(&l->e->queued, ns);
+    if (!uv_is_active((uv_handle_t *)&l->flush_timer) && !l->flush_due && !l->closing)
+        uv_timer_start(&l->flush_timer, on_flush_timer, l->e->o.flush_ms, 0);
+    b->spans += ns;
+    l->waiting += ns;
+    kick(l);
+    return 1;
+}
+
+gw_otel_local_t *gw_otel_local_new(gw_otel_exporter_t *e, uv_loop_t *loop, struct gw_upstream_ctx *up)
+{
+    if (e == NULL)
+        return NULL;
+    gw_otel_local_t *l = gw_calloc(1, sizeof(*l));
+    size_t nring = e->o.queue_spans / e->o.batch_spans + 2;
+    if (l == NULL || (l->ring = gw_calloc(nring, sizeof(*l->ring))) == NULL) {
+        gw_free(l);
+        return NULL;
+    }
+    l->e = e;
+    l->loop = loop;
+    l->up = up;
+    l->nring = nring;
+    for (size_t i = 0; i < nring; i++)
+        gw_buf_init(&l->ring[i].buf, e->head_max + e->o.max_body_bytes);
+    gw_buf_init(&l->resp, RESP_MAX);
+    gw_buf_init(&l->head, e->head_max);
+    uv_timer_t *timers[] = {&l->flush_timer, &l->retry_timer, &l->close_timer};
+    for (size_t i = 0; i < 3; i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = l;
+        uv_unref((uv_handle_t *)timers[i]); /* the exporter alone does not keep a loop alive */
+    }
+    l->handles_open = 3;
+    return l;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    gw_otel_local_t *l = h->data;
+    if (--l->handles_open > 0)
+        return;
+    void (*done)(void *) = l->done;
+    void *data = l->done_data;
+    for (size_t i = 0; i < l->nring; i++)
+        gw_buf_free(&l->ring[i].buf);
+    gw_free(l->ring);
+    gw_buf_free(&l->resp);
+    gw_buf_free(&l->head);
+    gw_free(l);
+    if (done != NULL)
+        done(data);
+}
+
+/* Ends everything still open (counted) and closes the handles. */
+static void finish(gw_otel_local_t *l)
+{
+    if (l->finished)
+        return;
+    l->finished = 1;
+    if (l->req != NULL) {
+        gw_upstream_cancel(l->req);
+        l->req = NULL;
+    }
+    if (l->in_flight) { /* cut by the deadline */
+        cnt_add(&l->e->failed, l->ring[l->first].spans);
+        pop_batch(l);
+    }
+    cnt_add(&l->e->dropped, l->waiting);
+    l->waiting = l->count = 0;
+    uv_close((uv_handle_t *)&l->flush_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&l->retry_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&l->close_timer, on_handle_closed);
+}
+
+static void on_close_timer(uv_timer_t *h) { finish(h->data); }
+
+void gw_otel_local_close(gw_otel_local_t *l, uint32_t deadline_ms, void (*done)(void *), void *data)
+{
+    if (l == NULL) {
+        if (done != NULL)
+            done(data);
+        return;
+    }
+    l->done = done;
+    l->done_data = data;
+    l->closing = 1;
+    l->deadline_ns = uv_hrtime() + (uint64_t)deadline_ms * 1000000u;
+    uv_timer_stop(&l->flush_timer);
+    if (deadline_ms == 0) {
+        finish(l);
+        return;
+    }
+    uv_ref((uv_handle_t *)&l->close_timer);
+    uv_timer_start(&l->close_timer, on_close_timer, deadline_ms, 0);
+    kick(l); /* sends what waits, or finishes when nothing does */
 }

@@ -1,41 +1,51 @@
-/* otel_export.h - the OTLP/HTTP trace exporter: a bounded queue filled by
- * the workers and one background thread that batches finished traces
- * (by span count or by time), encodes them (otlp.h) and POSTs them to
- * <endpoint>/v1/traces with libcurl (application/x-protobuf), retrying
- * 429/5xx and transport errors with exponential backoff.
+/* otel_export.h - the OTLP/HTTP trace exporter, on the workers' own loops.
  *
- * Submitting never blocks the worker loop on I/O: it takes one short mutex
- * to store a pointer; when the queue is full the trace is dropped and
- * counted. Stopping flushes what is queued within a deadline. One exporter
- * per process; all functions are thread-safe.
+ * Two parts. gw_otel_exporter_t is process-wide and read-only once made:
+ * the options, the endpoint, and the counters (atomics). gw_otel_local_t
+ * belongs to one loop (one per worker): a finished trace is encoded at
+ * once into the loop's pending bytes (protobuf Span entries, otlp.h) and
+ * freed on the thread that made it; when batch_spans spans wait, or the
+ * oldest has waited flush_ms, the pending bytes go out as one
+ * ExportTraceServiceRequest (POST <endpoint>/v1/traces, application/
+ * x-protobuf) through the loop's upstream context (keep-alive, TLS).
+ * One POST in flight per loop; 429, 5xx and transport errors are retried
+ * with exponential backoff (Retry-After honoured) while new spans keep
+ * collecting, up to queue_spans and max_body_bytes: past those a trace is
+ * dropped and counted. No thread, no lock, no hand-off: the cost is a
+ * short encode per request and one write per batch, so nothing competes
+ * with the worker for its core (docs/BENCHMARKS.md §1).
  */
 #ifndef GW_OTEL_EXPORT_H
 #define GW_OTEL_EXPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "trace.h"
+
+struct gw_upstream_ctx;
 
 typedef struct gw_otel_opts {
     const char *endpoint;     /* base URL (telemetry.otlp_endpoint); "/v1/traces" is appended
                                  unless it already ends so */
     const char *service_name; /* resource service.name (telemetry.service_name) */
-    size_t queue_traces;      /* queue bound, in traces */
+    size_t queue_spans;       /* per loop: spans waiting beside the POST in flight */
     size_t batch_spans;       /* export as soon as this many spans wait ... */
-    uint32_t flush_ms;        /* ... or when the oldest batch is this old */
-    uint32_t timeout_ms;      /* whole POST, connect included */
+    uint32_t flush_ms;        /* ... or when the oldest waiting span is this old */
+    uint32_t timeout_ms;      /* first-byte and idle timeout of one POST */
     uint32_t connect_timeout_ms;
     uint32_t max_retries;     /* extra tries of one batch on 429/5xx/transport errors */
     uint32_t backoff_ms;      /* first backoff, doubled per retry, capped at 5 s */
-    size_t max_body_bytes;    /* bound of one encoded request */
+    size_t max_body_bytes;    /* bound of one encoded request (a loop's waiting bytes) */
 } gw_otel_opts_t;
 
-/* Counters, in spans (monotonic since start). queued counts accepted spans;
- * every one of them ends in exactly one of exported, failed (the receiver
- * refused it or retries ran out) or dropped; dropped also counts spans
- * refused at submit because the queue was full, and spans still queued
- * when the stop deadline passed. */
+/* Counters, in spans (monotonic since start, summed over the loops).
+ * queued counts accepted spans; every one of them ends in exactly one of
+ * exported, failed (the receiver refused it, retries ran out, or the close
+ * deadline cut its POST) or dropped; dropped also counts spans refused at
+ * submit (queue or body bound reached) and spans still waiting when the
+ * close deadline passed. */
 typedef struct gw_otel_stats {
     uint64_t spans_queued;
     uint64_t spans_exported;
@@ -46,23 +56,32 @@ typedef struct gw_otel_stats {
 } gw_otel_stats_t;
 
 typedef struct gw_otel_exporter gw_otel_exporter_t;
+typedef struct gw_otel_local gw_otel_local_t;
 
-/* Defaults: queue 2048 traces, batch 64 spans (short bursts: the export shares cores with the workers), flush 1000 ms, timeout
- * 10000 ms, connect 2000 ms, 3 retries, backoff 100 ms, body 8 MiB;
- * endpoint NULL, service_name "llmgw". */
+/* Defaults: queue 4096 spans, batch 512 spans (one write per ~256 requests:
+ * rare enough to stay out of the p99), flush 1000 ms, timeout 10000 ms,
+ * connect 2000 ms, 3 retries, backoff 100 ms, body 8 MiB; endpoint NULL,
+ * service_name "llmgw". */
 void gw_otel_opts_default(gw_otel_opts_t *o);
-/* Starts the exporter thread (opts are copied). NULL on a bad endpoint,
- * OOM or thread failure, with a reason in err (may be NULL). */
-gw_otel_exporter_t *gw_otel_exporter_start(const gw_otel_opts_t *o, char *err, size_t errlen);
-/* Hands a finished trace (gw_trace_end called) to the exporter, which owns
- * it from now on whatever the outcome. Returns 1 when queued, 0 when it
- * was dropped (queue full, or stopping) or not sampled. e == NULL frees t. */
-int gw_otel_submit(gw_otel_exporter_t *e, gw_trace_t *t);
-/* A consistent-enough snapshot of the counters (each read atomically). */
+/* Checks and copies the options. NULL on a bad endpoint or size, or OOM,
+ * with a reason in err (may be NULL). */
+gw_otel_exporter_t *gw_otel_exporter_new(const gw_otel_opts_t *o, char *err, size_t errlen);
+/* Frees e; every local made from it must be closed. Accepts NULL. */
+void gw_otel_exporter_free(gw_otel_exporter_t *e);
+/* A consistent-enough snapshot of the counters (each read atomically);
+ * zeroes when e is NULL. Any thread. */
 void gw_otel_stats(const gw_otel_exporter_t *e, gw_otel_stats_t *out);
-/* Stops: exports what is queued for at most deadline_ms (queued traces left
- * then are counted dropped), joins the thread, writes the final counters
- * into *final (may be NULL) and frees e. Accepts e == NULL (*final zeroed). */
-void gw_otel_exporter_stop(gw_otel_exporter_t *e, uint32_t deadline_ms, gw_otel_stats_t *final);
+
+/* The part of e that runs on loop, posting through up (which must outlive
+ * it). NULL when e is NULL or on OOM. */
+gw_otel_local_t *gw_otel_local_new(gw_otel_exporter_t *e, uv_loop_t *loop, struct gw_upstream_ctx *up);
+/* Takes a finished trace (gw_trace_end called), which it frees whatever
+ * the outcome. Returns 1 when its spans were queued, 0 when dropped (a
+ * bound reached), not sampled, or l is NULL. Call on l's loop. */
+int gw_otel_submit(gw_otel_local_t *l, gw_trace_t *t);
+/* Sends what waits and ends the POST in flight within deadline_ms (what
+ * is left then is counted dropped or failed), frees l and calls done(data)
+ * on the loop. l == NULL calls done(data) at once. */
+void gw_otel_local_close(gw_otel_local_t *l, uint32_t deadline_ms, void (*done)(void *), void *data);
 
 #endif

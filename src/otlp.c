@@ -225,34 +225,83 @@ static void put_span(pb_t *e, const gw_trace_t *t, const gw_span_t *sp)
     close_msg(e, m);
 }
 
-gw_err_t gw_otlp_encode(const gw_trace_t *const *traces, size_t n, const char *service_name, gw_buf_t *out)
+gw_err_t gw_otlp_encode_spans(const gw_trace_t *t, gw_buf_t *out)
 {
     pb_t e = {out, GW_OK};
-    size_t spans = 0;
-    for (size_t i = 0; i < n; i++)
-        spans += traces[i]->n_spans;
-    if (gw_buf_reserve(out, 256 + spans * 640) != GW_OK) /* room for the usual span: put() then writes straight */
+    size_t old = out->len;
+    if (gw_buf_reserve(out, t->n_spans * 640) != GW_OK) /* room for the usual span: put() then writes straight */
         gw_buf_reserve(out, 0);
-    const char *svc = service_name ? service_name : "llmgw";
-    size_t rs = open_msg(&e, 1); /* ExportTraceServiceRequest.resource_spans */
-    size_t res = open_msg(&e, 1); /* ResourceSpans.resource */
-    put_kv_str(&e, 1, "service.name", svc, strlen(svc));
-    put_kv_str(&e, 1, "telemetry.sdk.name", "llmgw", 5);
-    put_kv_str(&e, 1, "telemetry.sdk.language", "c", 1);
-    close_msg(&e, res);
-    size_t ss = open_msg(&e, 2); /* ResourceSpans.scope_spans */
-    size_t sc = open_msg(&e, 1); /* ScopeSpans.scope */
-    put_str(&e, 1, "llmgw", 5);
-    put_str(&e, 2, GW_VERSION, strlen(GW_VERSION));
-    close_msg(&e, sc);
-    for (size_t i = 0; i < n; i++)
-        for (uint32_t s = 0; s < traces[i]->n_spans; s++)
-            put_span(&e, traces[i], &traces[i]->spans[s]);
-    close_msg(&e, ss);
-    close_msg(&e, rs);
+    for (uint32_t s = 0; s < t->n_spans; s++)
+        put_span(&e, t, &t->spans[s]);
+    if (e.rc != GW_OK)
+        out->len = old;
     if (out->ptr != NULL)
         out->ptr[out->len] = '\0'; /* gw_buf's invariant (put() writes without it) */
     return e.rc;
+}
+
+/* The Resource and the scope entries, as they sit inside ResourceSpans and
+ * ScopeSpans (field tag and length included). */
+static gw_err_t resource_and_scope(const char *svc, gw_buf_t *res, gw_buf_t *scope)
+{
+    pb_t r = {res, GW_OK}, s = {scope, GW_OK};
+    size_t m = open_msg(&r, 1); /* ResourceSpans.resource */
+    put_kv_str(&r, 1, "service.name", svc, strlen(svc));
+    put_kv_str(&r, 1, "telemetry.sdk.name", "llmgw", 5);
+    put_kv_str(&r, 1, "telemetry.sdk.language", "c", 1);
+    close_msg(&r, m);
+    m = open_msg(&s, 1); /* ScopeSpans.scope */
+    put_str(&s, 1, "llmgw", 5);
+    put_str(&s, 2, GW_VERSION, strlen(GW_VERSION));
+    close_msg(&s, m);
+    return r.rc != GW_OK ? r.rc : s.rc;
+}
+
+gw_err_t gw_otlp_head(const char *service_name, size_t spans_len, gw_buf_t *out)
+{
+    gw_buf_t res, scope;
+    gw_buf_init(&res, 64 * 1024);
+    gw_buf_init(&scope, 1024);
+    gw_err_t rc = resource_and_scope(service_name ? service_name : "llmgw", &res, &scope);
+    if (rc == GW_OK) {
+        pb_t e = {out, GW_OK};
+        size_t ss_len = scope.len + spans_len;
+        uint8_t tmp[10];
+        put_tag(&e, 1, WT_LEN); /* ExportTraceServiceRequest.resource_spans */
+        put_varint(&e, res.len + 1 + varint_to(tmp, ss_len) + ss_len);
+        put(&e, res.ptr, res.len);
+        put_tag(&e, 2, WT_LEN); /* ResourceSpans.scope_spans */
+        put_varint(&e, ss_len);
+        put(&e, scope.ptr, scope.len);
+        if (out->ptr != NULL)
+            out->ptr[out->len] = '\0';
+        rc = e.rc;
+    }
+    gw_buf_free(&res);
+    gw_buf_free(&scope);
+    return rc;
+}
+
+gw_err_t gw_otlp_encode(const gw_trace_t *const *traces, size_t n, const char *service_name, gw_buf_t *out)
+{
+    size_t mark = out->len;
+    gw_err_t rc = GW_OK;
+    for (size_t i = 0; i < n && rc == GW_OK; i++)
+        rc = gw_otlp_encode_spans(traces[i], out);
+    gw_buf_t head;
+    gw_buf_init(&head, 64 * 1024);
+    if (rc == GW_OK)
+        rc = gw_otlp_head(service_name, out->len - mark, &head);
+    if (rc == GW_OK)
+        rc = gw_buf_reserve(out, head.len);
+    if (rc == GW_OK) { /* the head goes in front of the spans */
+        memmove(out->ptr + mark + head.len, out->ptr + mark, out->len - mark);
+        memcpy(out->ptr + mark, head.ptr, head.len);
+        out->len += head.len;
+        out->ptr[out->len] = '\0';
+    }
+    gw_buf_free(&head);
+    return rc;
 }
 
 /* Skips one field of wire type wt at *p. 0 when malformed. */

@@ -24,6 +24,15 @@
  * borrowed. */
 gw_err_t gw_otlp_encode(const gw_trace_t *const *traces, size_t n, const char *service_name, gw_buf_t *out);
 
+/* The request in two parts, for a sender that encodes each trace as it
+ * ends: gw_otlp_encode_spans appends t's spans as ScopeSpans.spans entries
+ * (on failure out keeps its old length); gw_otlp_head appends the bytes
+ * that go in front of spans_len bytes of such entries to make one whole
+ * request (resource_spans, resource, scope_spans, scope). head + spans is
+ * byte for byte what gw_otlp_encode writes. */
+gw_err_t gw_otlp_encode_spans(const gw_trace_t *t, gw_buf_t *out);
+gw_err_t gw_otlp_head(const char *service_name, size_t spans_len, gw_buf_t *out);
+
 /* Reads an ExportTraceServiceResponse body: *rejected = partial_success
  * .rejected_spans (0 when absent). GW_EINVAL on malformed bytes. */
 gw_err_t gw_otlp_parse_response(const uint8_t *p, size_t n, int64_t *rejected);

@@ -461,8 +461,8 @@ static int attempt_start(gw_router_req_t *r, const gw_cfg_model_t *m, uint64_t l
                                 cap_ms(r->cfg->limits.first_byte_timeout_ms, left_ns),
                                 cap_ms(r->cfg->limits.idle_timeout_ms, left_ns)};
     static const gw_upstream_cbs_t cbs = {on_up_head, on_up_body, on_up_done};
-    r->ureq = gw_upstream_post(r->up, p, preq.path.ptr, preq.headers.ptr ? preq.headers.ptr : "", preq.headers.len,
-                               preq.body.ptr, preq.body.len, &t, &cbs, r);
+    r->ureq = gw_upstream_post(r->up, p, preq.path.ptr, NULL, preq.headers.ptr ? preq.headers.ptr : "",
+                               preq.headers.len, preq.body.ptr, preq.body.len, &t, &cbs, r);
     gw_prov_req_free(&preq);
     if (r->ureq == NULL) {
         a->reason = "internal_error";

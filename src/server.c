@@ -193,12 +193,20 @@ static void worker_stop_rest(void *data)
     uv_walk(&w->loop, worker_on_closed_walk, NULL);
 }
 
+/* Once the last traces are sent: the shared-limits client's last settles. */
+static void worker_stop_shared(void *data)
+{
+    gw_worker_t *w = data;
+    w->otel = NULL;
+    gw_shared_close(w->shared, worker_stop_rest, w);
+}
+
 static void worker_stop(gw_worker_t *w)
 {
     if (w->stopping)
         return;
     w->stopping = 1;
-    gw_shared_close(w->shared, worker_stop_rest, w);
+    gw_otel_local_close(w->otel, GW_TRACE_STOP_MS, worker_stop_shared, w);
 }
 
 void gw_worker_conn_gone(gw_worker_t *w)
@@ -300,6 +308,10 @@ static int worker_init(gw_worker_t *w, gw_app_t *app, size_t index, const struct
     w->log_check.data = w;
     uv_check_start(&w->log_check, worker_on_log_check);
     w->up = gw_upstream_ctx_new(&w->loop);
+    if (w->up != NULL && app->otel != NULL && (w->otel = gw_otel_local_new(app->otel, &w->loop, w->up)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     const gw_config_t *cfg = atomic_load(&app->rt)->cfg;
     if (cfg->redis_url != NULL && gw_shared_new(&w->loop, cfg->redis_url, cfg->limits.redis_timeout_ms, index,
                                                 &w->shared, err, errlen) != GW_OK)
@@ -552,7 +564,7 @@ out:
         gw_log_msg("cannot start: %s", err);
     if (cfg != NULL)
         gw_config_unref(cfg);
-    gw_otel_exporter_stop(m->app.otel, GW_TRACE_STOP_MS, NULL); /* workers are gone: flushes the last traces */
+    gw_otel_exporter_free(m->app.otel); /* the workers sent their last traces before their loops ended */
     log_close(&m->app);
     gw_runtime_t *last = atomic_load(&m->app.rt);
     gw_runtime_release(last);

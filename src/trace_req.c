@@ -17,7 +17,7 @@ gw_err_t gw_trace_req_exporter(const gw_config_t *cfg, gw_otel_exporter_t **out,
     if (cfg->telemetry.service_name != NULL && cfg->telemetry.service_name[0] != '\0')
         o.service_name = cfg->telemetry.service_name;
     char why[200] = "";
-    *out = gw_otel_exporter_start(&o, why, sizeof(why));
+    *out = gw_otel_exporter_new(&o, why, sizeof(why));
     if (*out != NULL)
         return GW_OK;
     snprintf(err, errlen, "telemetry.otlp_endpoint: %s", why[0] ? why : "cannot start the exporter");
@@ -27,7 +27,7 @@ gw_err_t gw_trace_req_exporter(const gw_config_t *cfg, gw_otel_exporter_t **out,
 gw_trace_t *gw_trace_req_begin(gw_http_req_t *req, const char *method, const char *route)
 {
     gw_worker_t *w = req->worker;
-    if (w->app->otel == NULL)
+    if (w->otel == NULL)
         return NULL;
     char m[16];
     if (method == NULL) { /* an unknown path: the request's own method, or _OTHER (OTel HTTP) */
@@ -71,5 +71,5 @@ void gw_trace_req_end(gw_http_req_t *req, gw_trace_t **t, const gw_reqlog_t *l)
     if (l->cost_nusd > 0)
         gw_trace_set_double(tr, 0, "llmgw.cost_usd", (double)l->cost_nusd / 1e9);
     gw_trace_end(tr, gw_now_ns(), l->status, l->tenant, l->status == 499 ? "client_closed" : NULL);
-    gw_otel_submit(req->worker->app->otel, tr);
+    gw_otel_submit(req->worker->otel, tr);
 }

@@ -23,7 +23,8 @@
 
 /* Starts the exporter for cfg->telemetry (otlp_endpoint, service_name).
  * GW_OK with *out NULL when otlp_endpoint is null (tracing off), GW_OK
- * with a running exporter (stop it with gw_otel_exporter_stop), or
+ * with the exporter (free it with gw_otel_exporter_free once the workers
+ * have closed their gw_otel_local_t), or
  * GW_EINVAL with a reason in err. */
 gw_err_t gw_trace_req_exporter(const gw_config_t *cfg, gw_otel_exporter_t **out, char *err, size_t errlen);
 

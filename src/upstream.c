@@ -267,17 +267,19 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
 static void on_start(uv_timer_t *t);
 
 gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
-                                    const char *extra, size_t extra_len, const char *body, size_t body_len,
-                                    const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs, void *data)
+                                    const char *content_type, const char *extra, size_t extra_len, const char *body,
+                                    size_t body_len, const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs,
+                                    void *data)
 {
     char head[1024], port[8] = "";
     int v6 = strchr(prov->host, ':') != NULL;
     if (prov->port != (prov->is_tls ? 443 : 80))
         snprintf(port, sizeof(port), ":%u", (unsigned)prov->port);
     int hn = snprintf(head, sizeof(head),
-                      "POST %s HTTP/1.1\r\nHost: %s%s%s%s\r\nContent-Type: application/json\r\n"
+                      "POST %s HTTP/1.1\r\nHost: %s%s%s%s\r\nContent-Type: %s\r\n"
                       "Accept: application/json, text/event-stream\r\nContent-Length: %zu\r\n",
-                      path, v6 ? "[" : "", prov->host, v6 ? "]" : "", port, body_len);
+                      path, v6 ? "[" : "", prov->host, v6 ? "]" : "", port,
+                      content_type != NULL ? content_type : "application/json", body_len);
     if (hn < 0 || (size_t)hn >= sizeof(head))
         return NULL;
     gw_upstream_req_t *r = gw_calloc(1, sizeof(*r) + (size_t)hn + extra_len + 2 + body_len);

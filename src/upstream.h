@@ -53,11 +53,12 @@ gw_upstream_ctx_t *gw_upstream_ctx_new(uv_loop_t *loop);
 /* Frees pools and contexts; call after every request is done or cancelled. */
 void gw_upstream_ctx_free(gw_upstream_ctx_t *ctx);
 
-/* Sends POST path with the given extra header lines and body to prov.
+/* Sends POST path with the given Content-Type (NULL: application/json),
+ * extra header lines and body to prov.
  * The bytes are copied. Callbacks come on the loop, never from inside this
  * call. Returns NULL on allocation failure. */
 gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
-                                    const char *extra_headers, size_t extra_len, const char *body, size_t body_len,
+                                    const char *content_type, const char *extra_headers, size_t extra_len, const char *body, size_t body_len,
                                     const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs, void *data);
 /* Aborts the exchange: no callback is called after this. */
 void gw_upstream_cancel(gw_upstream_req_t *r);

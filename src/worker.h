@@ -32,6 +32,7 @@ struct gw_upstream_ctx;
 struct gw_reqlog;
 struct gw_usage_table;
 struct gw_otel_exporter;
+struct gw_otel_local;
 
 typedef struct gw_tenant_state {
     pthread_mutex_t lock;
@@ -68,7 +69,7 @@ typedef struct gw_app {
     int log_fd_owned;
     gw_logwriter_t *logw;      /* the request log's writer thread */
     gw_metrics_t metrics;      /* process-wide counters (atomics) */
-    struct gw_otel_exporter *otel; /* trace exporter; NULL when telemetry.otlp_endpoint is null */
+    struct gw_otel_exporter *otel; /* trace export options and counters; NULL when telemetry.otlp_endpoint is null */
     uint64_t start_ns;
 } gw_app_t;
 
@@ -86,6 +87,7 @@ struct gw_worker {
     size_t n_conns;
     size_t n_inflight;
     struct gw_upstream_ctx *up;
+    struct gw_otel_local *otel; /* this loop's trace batcher and sender; NULL without telemetry.otlp_endpoint */
     struct gw_shared *shared; /* shared limits and budgets on Redis (redis_shared.h); NULL without redis_url */
     gw_buf_t logbuf;      /* request log lines not yet written */
     uv_check_t log_check; /* writes logbuf once per loop turn */

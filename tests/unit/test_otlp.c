@@ -377,6 +377,27 @@ static void test_roundtrip(gw_idgen_t *g)
     T_OK(!e->bad && e->nspans == 0 && strcmp(find(e->res, e->nres, "service.name")->s, "llmgw") == 0,
          "default service name llmgw");
     gw_free(e);
+
+    /* in two parts, as the exporter sends: the same bytes */
+    gw_buf_t spans, head;
+    gw_buf_init(&spans, 1 << 20);
+    gw_buf_init(&head, 1 << 20);
+    gw_buf_reset(&b);
+    gw_otlp_encode((const gw_trace_t *const *)ts, 2, "svc-test", &b);
+    T_OK(gw_otlp_encode_spans(ts[0], &spans) == GW_OK && gw_otlp_encode_spans(ts[1], &spans) == GW_OK,
+         "spans encoded trace by trace");
+    T_OK(gw_otlp_head("svc-test", spans.len, &head) == GW_OK, "head for their length");
+    T_OK(head.len + spans.len == b.len && memcmp(b.ptr, head.ptr, head.len) == 0 &&
+             memcmp(b.ptr + head.len, spans.ptr, spans.len) == 0,
+         "head + spans = the whole request, byte for byte (%zu + %zu vs %zu)", head.len, spans.len, b.len);
+    size_t before = spans.len;
+    gw_buf_t tiny;
+    gw_buf_init(&tiny, 50);
+    T_OK(gw_otlp_encode_spans(ts[0], &tiny) == GW_ETOOBIG && tiny.len == 0, "a trace that does not fit leaves nothing");
+    T_OK(spans.len == before, "untouched");
+    gw_buf_free(&tiny);
+    gw_buf_free(&spans);
+    gw_buf_free(&head);
     gw_buf_free(&b);
     gw_trace_free(ts[0]);
     gw_trace_free(ts[1]);

@@ -12,6 +12,7 @@
 #include "test.h"
 #include "trace.h"
 #include "trace_req.h"
+#include "upstream.h"
 #include "worker.h"
 
 static const char *TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -80,6 +81,37 @@ static void test_client_tp_forwarding(void)
     }
 }
 
+/* A worker's exporter side: a loop, its upstream context, the local part. */
+typedef struct otel_rig {
+    uv_loop_t loop;
+    gw_upstream_ctx_t *up;
+    int closed;
+} otel_rig_t;
+
+static void rig_start(otel_rig_t *r, fixture_t *f, const gw_otel_opts_t *o)
+{
+    memset(r, 0, sizeof(*r));
+    uv_loop_init(&r->loop);
+    r->up = gw_upstream_ctx_new(&r->loop);
+    f->app.otel = gw_otel_exporter_new(o, NULL, 0);
+    f->w.otel = gw_otel_local_new(f->app.otel, &r->loop, r->up);
+}
+
+static void rig_closed(void *data) { ((otel_rig_t *)data)->closed = 1; }
+
+static void rig_stop(otel_rig_t *r, fixture_t *f, uint32_t deadline_ms, gw_otel_stats_t *st)
+{
+    gw_otel_local_close(f->w.otel, deadline_ms, rig_closed, r);
+    while (!r->closed)
+        uv_run(&r->loop, UV_RUN_ONCE);
+    if (st != NULL)
+        gw_otel_stats(f->app.otel, st);
+    gw_upstream_ctx_free(r->up);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&r->loop);
+    gw_otel_exporter_free(f->app.otel);
+}
+
 static void test_on(void)
 {
     fixture_t f;
@@ -89,8 +121,9 @@ static void test_on(void)
     o.endpoint = "http://127.0.0.1:1"; /* nothing listens: the span ends dropped or failed */
     o.max_retries = 0;
     o.connect_timeout_ms = 200;
-    f.app.otel = gw_otel_exporter_start(&o, NULL, 0);
-    T_OK(f.app.otel != NULL, "exporter started");
+    otel_rig_t r;
+    rig_start(&r, &f, &o);
+    T_OK(f.app.otel != NULL && f.w.otel != NULL, "exporter made");
     gw_alloc_fail_after(1);
     gw_trace_t *t = gw_trace_req_begin(&f.req, "POST", "/v1/chat/completions");
     void *p = gw_malloc(16);
@@ -113,7 +146,7 @@ static void test_on(void)
     gw_otel_stats_t st;
     gw_otel_stats(f.app.otel, &st);
     T_OK(st.spans_queued == 1, "one span queued (%llu)", (unsigned long long)st.spans_queued);
-    gw_otel_exporter_stop(f.app.otel, 500, &st);
+    rig_stop(&r, &f, 500, &st);
     T_OK(st.spans_exported == 0 && st.spans_dropped + st.spans_failed == 1, "the span ended dropped or failed");
 }
 
@@ -124,7 +157,8 @@ static void test_unknown_route_name(void)
     gw_otel_opts_t o;
     gw_otel_opts_default(&o);
     o.endpoint = "http://127.0.0.1:1";
-    f.app.otel = gw_otel_exporter_start(&o, NULL, 0);
+    otel_rig_t r;
+    rig_start(&r, &f, &o);
     f.req.method = "PROPFIND-VERY-LONG-METHOD";
     f.req.method_len = strlen(f.req.method);
     gw_trace_t *t = gw_trace_req_begin(&f.req, NULL, NULL);
@@ -134,7 +168,7 @@ static void test_unknown_route_name(void)
     T_OK(gw_trace_attr_str(t, 0, "http.route", &n) == NULL, "no http.route for an unknown path");
     T_OK(t != NULL && !t->has_remote_parent && (t->flags & GW_TRACE_FLAG_SAMPLED), "a new sampled trace");
     gw_trace_free(t);
-    gw_otel_exporter_stop(f.app.otel, 100, NULL);
+    rig_stop(&r, &f, 100, NULL);
 }
 
 static void test_exporter_from_config(void)
@@ -149,8 +183,8 @@ static void test_exporter_from_config(void)
     T_OK(gw_trace_req_exporter(&c, &e, err, sizeof(err)) == GW_EINVAL && e == NULL, "a bad endpoint fails");
     T_OK(strstr(err, "telemetry.otlp_endpoint") != NULL, "with a reason: %s", err);
     c.telemetry.otlp_endpoint = good;
-    T_OK(gw_trace_req_exporter(&c, &e, err, sizeof(err)) == GW_OK && e != NULL, "an http endpoint starts");
-    gw_otel_exporter_stop(e, 100, NULL);
+    T_OK(gw_trace_req_exporter(&c, &e, err, sizeof(err)) == GW_OK && e != NULL, "an http endpoint is taken");
+    gw_otel_exporter_free(e);
 }
 
 /* Stage spans adopt the root's CLIENT children that ran inside them. */

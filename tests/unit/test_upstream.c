@@ -222,7 +222,7 @@ static outcome_t *post(uv_loop_t *loop, outcome_t *o, uint32_t first_byte_ms, in
     o->cancel_in_body = cancel_in_body;
     gw_upstream_timeouts_t t = {.connect_ms = 1000, .first_byte_ms = first_byte_ms, .idle_ms = 1000};
     gw_upstream_cbs_t cbs = {on_head, on_body, on_done};
-    o->req = gw_upstream_post(ctx, &prov, "/v1/x", "X-Test: 1\r\n", 11, "{\"a\":1}", 7, &t, &cbs, o);
+    o->req = gw_upstream_post(ctx, &prov, "/v1/x", NULL, "X-Test: 1\r\n", 11, "{\"a\":1}", 7, &t, &cbs, o);
     T_OK(o->req != NULL, "post");
     run_until_done(loop, o);
     return o;
