@@ -74,7 +74,7 @@ void gw_otel_opts_default(gw_otel_opts_t *o)
     memset(o, 0, sizeof(*o));
     o->service_name = "llmgw";
     o->queue_spans = 4096;
-    o->batch_spans = 512;
+    o->batch_spans = 64;
     o->flush_ms = 1000;
     o->timeout_ms = 10000;
     o->connect_timeout_ms = 2000;

@@ -24,9 +24,9 @@
  *               bytes bytes_value = 7; } }
  * Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. Fields
  * at their default value (0, "") are left out, as proto3 encoders do.
- * A nested message is written in place and its length varint inserted in
- * front of it afterwards (one memmove per message), so each length is the
- * canonical, shortest varint.
+ * A nested message is written in place after a one-byte length; when it
+ * turns out 128 bytes or longer it is moved up to make room for the longer
+ * varint, so each length is the canonical, shortest varint.
  */
 #include "otlp.h"
 
@@ -142,10 +142,14 @@ static void put_uvarint_field(pb_t *e, uint32_t field, uint64_t v)
     }
 }
 
-/* Opens a nested message; returns the mark to close it with. */
+/* Opens a nested message; returns the mark to close it with. One byte is
+ * kept for the length, which is enough for most messages here (< 128
+ * bytes): those close without moving anything. */
 static size_t open_msg(pb_t *e, uint32_t field)
 {
+    static const uint8_t placeholder = 0;
     put_tag(e, field, WT_LEN);
+    put(e, &placeholder, 1);
     return e->b->len;
 }
 
@@ -153,14 +157,19 @@ static void close_msg(pb_t *e, size_t mark)
 {
     if (e->rc != GW_OK)
         return;
+    size_t n = e->b->len - mark;
+    if (n < 0x80) {
+        e->b->ptr[mark - 1] = (char)n;
+        return;
+    }
     uint8_t tmp[10];
-    size_t n = e->b->len - mark, k = varint_to(tmp, n);
-    e->rc = gw_buf_reserve(e->b, k);
+    size_t k = varint_to(tmp, n);
+    e->rc = gw_buf_reserve(e->b, k - 1);
     if (e->rc != GW_OK)
         return;
-    memmove(e->b->ptr + mark + k, e->b->ptr + mark, n);
-    memcpy(e->b->ptr + mark, tmp, k);
-    e->b->len += k;
+    memmove(e->b->ptr + mark - 1 + k, e->b->ptr + mark, n);
+    memcpy(e->b->ptr + mark - 1, tmp, k);
+    e->b->len += k - 1;
     e->b->ptr[e->b->len] = '\0';
 }
 

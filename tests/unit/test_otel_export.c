@@ -98,7 +98,7 @@ static void test_opts(void)
     gw_otel_opts_t o;
     char err[128] = "";
     gw_otel_opts_default(&o);
-    T_OK(o.queue_spans == 4096 && o.batch_spans == 512 && o.flush_ms == 1000 && o.max_retries == 3, "defaults");
+    T_OK(o.queue_spans == 4096 && o.batch_spans == 64 && o.flush_ms == 1000 && o.max_retries == 3, "defaults");
     T_OK(gw_otel_exporter_new(&o, err, sizeof(err)) == NULL && strstr(err, "endpoint") != NULL,
          "no endpoint refused: %s", err);
     o.endpoint = "ftp://127.0.0.1:1";
