@@ -174,10 +174,10 @@ static void close_msg(pb_t *e, size_t mark)
 }
 
 /* KeyValue { key = 1; value = 2 (AnyValue) } */
-static void put_kv_str(pb_t *e, uint32_t field, const char *key, const char *s, size_t n)
+static void put_kv_str(pb_t *e, uint32_t field, const char *key, size_t klen, const char *s, size_t n)
 {
     size_t kv = open_msg(e, field);
-    put_str(e, 1, key, strlen(key));
+    put_str(e, 1, key, klen);
     size_t av = open_msg(e, 2);
     put_bytes(e, 1, s, n); /* string_value, written even when "" */
     close_msg(e, av);
@@ -187,11 +187,11 @@ static void put_kv_str(pb_t *e, uint32_t field, const char *key, const char *s, 
 static void put_attr(pb_t *e, const gw_trace_t *t, const gw_span_attr_t *a)
 {
     if (a->type == GW_ATTR_STR) {
-        put_kv_str(e, 9, a->key, t->arena + a->v.s.off, a->v.s.len);
+        put_kv_str(e, 9, a->key, a->klen, t->arena + a->v.s.off, a->v.s.len);
         return;
     }
     size_t kv = open_msg(e, 9);
-    put_str(e, 1, a->key, strlen(a->key));
+    put_str(e, 1, a->key, a->klen);
     size_t av = open_msg(e, 2);
     if (a->type == GW_ATTR_DOUBLE) {
         uint64_t bits;
@@ -255,9 +255,9 @@ static gw_err_t resource_and_scope(const char *svc, gw_buf_t *res, gw_buf_t *sco
 {
     pb_t r = {res, GW_OK}, s = {scope, GW_OK};
     size_t m = open_msg(&r, 1); /* ResourceSpans.resource */
-    put_kv_str(&r, 1, "service.name", svc, strlen(svc));
-    put_kv_str(&r, 1, "telemetry.sdk.name", "llmgw", 5);
-    put_kv_str(&r, 1, "telemetry.sdk.language", "c", 1);
+    put_kv_str(&r, 1, "service.name", 12, svc, strlen(svc));
+    put_kv_str(&r, 1, "telemetry.sdk.name", 18, "llmgw", 5);
+    put_kv_str(&r, 1, "telemetry.sdk.language", 22, "c", 1);
     close_msg(&r, m);
     m = open_msg(&s, 1); /* ScopeSpans.scope */
     put_str(&s, 1, "llmgw", 5);

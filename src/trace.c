@@ -241,8 +241,9 @@ void gw_trace_span_end(gw_trace_t *t, int i, uint64_t end_ns, gw_span_status_t s
 /* The slot for key on span sp: the existing one or a new one; NULL when full. */
 static gw_span_attr_t *attr_slot(gw_span_t *sp, const char *key)
 {
-    for (uint8_t k = 0; k < sp->n_attrs; k++)
-        if (strcmp(sp->attrs[k].key, key) == 0)
+    size_t klen = strnlen(key, UINT8_MAX);
+    for (uint8_t k = 0; k < sp->n_attrs; k++) /* lengths first: most keys differ there */
+        if (sp->attrs[k].klen == klen && memcmp(sp->attrs[k].key, key, klen) == 0)
             return &sp->attrs[k];
     if (sp->n_attrs >= GW_SPAN_MAX_ATTRS) {
         if (sp->dropped_attrs < UINT8_MAX)
@@ -251,6 +252,7 @@ static gw_span_attr_t *attr_slot(gw_span_t *sp, const char *key)
     }
     gw_span_attr_t *a = &sp->attrs[sp->n_attrs++];
     a->key = key;
+    a->klen = (uint8_t)klen;
     return a;
 }
 

@@ -72,6 +72,7 @@ typedef enum { GW_ATTR_STR = 1, GW_ATTR_BOOL, GW_ATTR_INT, GW_ATTR_DOUBLE } gw_a
 typedef struct gw_span_attr {
     const char *key; /* a string literal (static storage) */
     uint8_t type;    /* gw_attr_type_t */
+    uint8_t klen;    /* strlen(key), at most 255 */
     union {
         struct {
             uint16_t off, len; /* in the trace's arena */
