@@ -217,6 +217,14 @@ static void pop_batch(gw_otel_local_t *l)
     l->waiting -= b->spans;
     b->spans = 0;
     gw_buf_reset(&b->buf);
+    /* its buffer, still in the cache, is the next one to collect into: the
+     * ring's slots rotate, the memory touched stays two buffers */
+    batch_t *next = &l->ring[(l->first + l->count) % l->nring];
+    if (next != b) {
+        gw_buf_t hot = b->buf;
+        b->buf = next->buf;
+        next->buf = hot;
+    }
     l->first = (l->first + 1) % l->nring;
     l->count--;
     l->in_flight = 0;
