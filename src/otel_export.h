@@ -30,7 +30,7 @@ typedef struct gw_otel_opts {
     const char *endpoint;     /* base URL (telemetry.otlp_endpoint); "/v1/traces" is appended
                                  unless it already ends so */
     const char *service_name; /* resource service.name (telemetry.service_name) */
-    size_t queue_spans;       /* per loop: spans waiting beside the POST in flight */
+    size_t queue_spans;       /* per loop: spans held, in flight included */
     size_t batch_spans;       /* export as soon as this many spans wait ... */
     uint32_t flush_ms;        /* ... or when the oldest waiting span is this old */
     uint32_t timeout_ms;      /* first-byte and idle timeout of one POST */
