@@ -159,13 +159,19 @@ static void test_overflow(gw_idgen_t *g)
          "8 failed, 12 dropped (%llu, %llu)", U(st.spans_failed), U(st.spans_dropped));
 }
 
+/* Default options aimed at a local port nobody listens on (url: 64 bytes). */
+static void refused_opts(gw_otel_opts_t *o, char *url)
+{
+    snprintf(url, 64, "http://127.0.0.1:%d", closed_port());
+    gw_otel_opts_default(o);
+    o->endpoint = url;
+}
+
 static void test_batch_due(gw_idgen_t *g)
 {
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port());
     gw_otel_opts_t o;
-    gw_otel_opts_default(&o);
-    o.endpoint = url;
+    refused_opts(&o, url);
     o.batch_spans = 4; /* two traces make a batch */
     o.flush_ms = 600000;
     o.max_retries = 1;
@@ -192,10 +198,8 @@ static void test_batch_due(gw_idgen_t *g)
 static void test_flush_by_time(gw_idgen_t *g)
 {
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port());
     gw_otel_opts_t o;
-    gw_otel_opts_default(&o);
-    o.endpoint = url;
+    refused_opts(&o, url);
     o.flush_ms = 40;
     o.max_retries = 0;
     rig_t r;
@@ -268,10 +272,8 @@ static void test_close_cuts_in_flight(gw_idgen_t *g)
 static void test_accounting(gw_idgen_t *g)
 {
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port());
     gw_otel_opts_t o;
-    gw_otel_opts_default(&o);
-    o.endpoint = url;
+    refused_opts(&o, url);
     o.queue_spans = 32;
     o.batch_spans = 16;
     o.max_retries = 0;
