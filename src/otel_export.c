@@ -235,8 +235,6 @@ static void kick(gw_otel_local_t *l)
 {
     if (l->in_flight || l->finished)
         return;
-    if (l->count > 0 && l->ring[l->first].spans == 0 && l->count == 1)
-        l->count = 0; /* an empty collecting batch: nothing to send */
     if (l->count == 0) {
         if (l->closing)
             finish(l);
@@ -381,6 +379,8 @@ int gw_otel_submit(gw_otel_local_t *l, gw_trace_t *t)
     int ok = b != NULL && gw_otlp_encode_spans(t, &b->buf) == GW_OK;
     gw_trace_free(t);
     if (!ok) {
+        if (b != NULL && b->spans == 0)
+            l->count--; /* b is the last batch and stays empty: no batch is ever sent empty */
         cnt_add(&l->e->dropped, ns);
         return 0;
     }
