@@ -28,6 +28,10 @@
 #define RETRY_AFTER_CAP_MS 30000
 #define RESP_MAX 65536
 #define TRACES_SUFFIX "/v1/traces"
+/* A POST's answer is read lazily (GW_UP_F_LAZY: its arrival does not wake
+ * the worker): when the next span comes, when the batch must go, or at
+ * the latest this long after the POST. */
+#define COLLECT_MS 50
 
 struct gw_otel_exporter {
     gw_otel_opts_t o;
@@ -60,7 +64,8 @@ struct gw_otel_local {
     uint64_t retry_after_ms;
     gw_buf_t resp;
     gw_buf_t head;
-    uv_timer_t flush_timer, retry_timer, close_timer;
+    uv_timer_t flush_timer, close_timer;
+    uv_timer_t retry_timer; /* the backoff before a retry, or the collect deadline of the POST in flight */
     int closing, finished, handles_open;
     uint64_t deadline_ns;
     void (*done)(void *);
@@ -167,6 +172,7 @@ out:
 static void finish(gw_otel_local_t *l);
 static void post(gw_otel_local_t *l);
 static void on_retry_timer(uv_timer_t *h) { post(h->data); }
+static void on_collect_timer(uv_timer_t *h) { gw_upstream_collect(((gw_otel_local_t *)h->data)->req); }
 
 /* ms left before the close deadline (UINT32_MAX when not closing). */
 static uint32_t left_ms(const gw_otel_local_t *l)
@@ -233,8 +239,13 @@ static void pop_batch(gw_otel_local_t *l)
 /* Starts sending the oldest batch when one is due and none is in flight. */
 static void kick(gw_otel_local_t *l)
 {
-    if (l->in_flight || l->finished)
+    if (l->finished)
         return;
+    if (l->in_flight) { /* its answer is wanted once more spans wait (read on the worker's next turn) */
+        if (l->req != NULL && (l->count > 1 || l->flush_due || l->closing))
+            gw_upstream_collect(l->req);
+        return;
+    }
     if (l->count == 0) {
         if (l->closing)
             finish(l);
@@ -326,6 +337,7 @@ static void on_done(void *data, gw_up_result_t result)
 {
     gw_otel_local_t *l = data;
     l->req = NULL;
+    uv_timer_stop(&l->retry_timer); /* the collect timer */
     if (result != GW_UP_OK)
         l->status = 0; /* a transport error, even after a head */
     if (l->status >= 200 && l->status < 300)
@@ -351,10 +363,15 @@ static void post(gw_otel_local_t *l)
     l->retry_after_ms = 0;
     gw_buf_reset(&l->resp);
     cnt_add(&l->e->requests, 1);
-    l->req = gw_upstream_post(l->up, &l->e->ep, l->e->path, "application/x-protobuf", "", 0,
-                              b->buf.ptr + l->body_off, b->buf.len - l->body_off, &t, &cbs, l);
-    if (l->req == NULL)
+    l->req = gw_upstream_post_ex(l->up, &l->e->ep, l->e->path, "application/x-protobuf", "", 0,
+                                 b->buf.ptr + l->body_off, b->buf.len - l->body_off, &t, &cbs, l,
+                                 GW_UP_F_BORROW | GW_UP_F_LAZY);
+    if (l->req == NULL) {
         retry_or_fail(l); /* out of memory: like a transport error */
+        return;
+    }
+    uint32_t collect = o->flush_ms < COLLECT_MS ? o->flush_ms : COLLECT_MS;
+    uv_timer_start(&l->retry_timer, on_collect_timer, collect, 0);
 }
 
 static void on_flush_timer(uv_timer_t *h)

@@ -257,20 +257,22 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
     }
     r->phase = PH_FIRST_BYTE;
     req_arm(r, r->t.first_byte_ms);
-    r->reqbufs[0] = h2o_iovec_init(r->bytes, r->reqlen);
+    r->reqbufs[0] = h2o_iovec_init(r->bytes, r->headlen);
+    r->reqbufs[1] = h2o_iovec_init(r->body, r->body_len);
     *reqbufs = r->reqbufs;
-    *reqbufcnt = 1;
+    *reqbufcnt = r->body_len > 0 ? 2 : 1;
     *method_is_head = 0;
     return on_head;
 }
 
 static void on_start(uv_timer_t *t);
 
-gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
-                                    const char *content_type, const char *extra, size_t extra_len, const char *body,
-                                    size_t body_len, const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs,
-                                    void *data)
+/* Makes the request: head (and the body, unless borrowed) in one block. */
+static gw_upstream_req_t *req_new(const gw_cfg_provider_t *prov, const char *path, const char *content_type,
+                                  const char *extra, size_t extra_len, const char *body, size_t body_len,
+                                  unsigned flags)
 {
+    int borrow = (flags & GW_UP_F_BORROW) != 0;
     char head[1024], port[8] = "";
     int v6 = strchr(prov->host, ':') != NULL;
     if (prov->port != (prov->is_tls ? 443 : 80))
@@ -282,14 +284,30 @@ gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provide
                       content_type != NULL ? content_type : "application/json", body_len);
     if (hn < 0 || (size_t)hn >= sizeof(head))
         return NULL;
-    gw_upstream_req_t *r = gw_calloc(1, sizeof(*r) + (size_t)hn + extra_len + 2 + body_len);
+    size_t headlen = (size_t)hn + extra_len + 2;
+    /* not calloc: a copied body would be zeroed only to be overwritten */
+    gw_upstream_req_t *r = gw_malloc(sizeof(*r) + headlen + (borrow ? 0 : body_len));
     if (r == NULL)
         return NULL;
+    memset(r, 0, sizeof(*r));
     memcpy(r->bytes, head, (size_t)hn);
     memcpy(r->bytes + hn, extra, extra_len);
     memcpy(r->bytes + hn + extra_len, "\r\n", 2);
-    memcpy(r->bytes + hn + extra_len + 2, body, body_len);
-    r->reqlen = (size_t)hn + extra_len + 2 + body_len;
+    r->headlen = headlen;
+    r->body = borrow ? body : memcpy(r->bytes + headlen, body, body_len);
+    r->body_len = body_len;
+    r->flags = flags;
+    return r;
+}
+
+static gw_upstream_req_t *post(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
+                               const char *content_type, const char *extra, size_t extra_len, const char *body,
+                               size_t body_len, const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs,
+                               void *data, unsigned flags)
+{
+    gw_upstream_req_t *r = req_new(prov, path, content_type, extra, extra_len, body, body_len, flags);
+    if (r == NULL)
+        return NULL;
     r->ctx = ctx;
     r->cbs = *cbs;
     r->data = data;
@@ -314,6 +332,28 @@ gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provide
     h2o_http1client_connect_with_pool(&r->client, r, &ctx->client_ctx, pool, on_connect);
     r->in_post = 0;
     return r;
+}
+
+gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
+                                    const char *content_type, const char *extra, size_t extra_len, const char *body,
+                                    size_t body_len, const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs,
+                                    void *data)
+{
+    return post(ctx, prov, path, content_type, extra, extra_len, body, body_len, t, cbs, data, 0);
+}
+
+gw_upstream_req_t *gw_upstream_post_ex(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
+                                       const char *content_type, const char *extra, size_t extra_len,
+                                       const char *body, size_t body_len, const gw_upstream_timeouts_t *t,
+                                       const gw_upstream_cbs_t *cbs, void *data, unsigned flags)
+{
+    return post(ctx, prov, path, content_type, extra, extra_len, body, body_len, t, cbs, data, flags);
+}
+
+void gw_upstream_collect(gw_upstream_req_t *r)
+{
+    if (r != NULL && r->phase != PH_DONE && (r->flags & GW_UP_F_LAZY))
+        gw__plain_collect(r); /* over TLS the flag had no effect */
 }
 
 static void on_start(uv_timer_t *t) { req_finish(t->data, GW_UP_ECONNECT); }

@@ -2,7 +2,10 @@
  * against a scripted in-process server: keep-alive reuse, chunked bodies
  * fed byte by byte, interim 1xx heads, bodies read to EOF, malformed heads,
  * a server that closes idle connections, a reset before the answer (never
- * re-sent), timeouts, a cancel from inside a callback, Retry-After. */
+ * re-sent), timeouts, a cancel from inside a callback, Retry-After, and
+ * a body too big for one write, copied or borrowed (GW_UP_F_BORROW), and
+ * lazy answers (GW_UP_F_LAZY): not delivered until collected, a close
+ * still seen at once, the connection reused afterwards. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -30,6 +33,8 @@ typedef struct server {
     const action_t *script;
     size_t n_script, next;
     int accepts, requests;
+    size_t body_len;   /* of the last request */
+    uint32_t body_sum; /* its FNV-1a hash */
     int stop;
 } server_t;
 
@@ -44,25 +49,47 @@ static void send_all(int fd, const char *p, size_t n)
     }
 }
 
-/* Reads one request (head + Content-Length body); 0 at EOF. */
-static int read_request(int fd)
+/* FNV-1a over p[0..n), continuing from h (2166136261 to start): order
+ * matters, so a tail sent from the wrong offset shows. */
+static uint32_t fnv1a(uint32_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 16777619u;
+    return h;
+}
+
+/* Reads one request (head + Content-Length body, of any size; its length
+ * and sum go to s); 0 at EOF. */
+static int read_request(server_t *s, int fd)
 {
     char buf[8192];
     size_t len = 0;
-    for (;;) {
+    char *end = NULL;
+    while (end == NULL) {
         ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
         if (r <= 0)
             return 0;
         len += (size_t)r;
         buf[len] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        if (end == NULL)
-            continue;
-        char *cl = strcasestr(buf, "content-length:");
-        size_t body = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
-        if (len >= (size_t)(end + 4 - buf) + body)
-            return 1;
+        end = strstr(buf, "\r\n\r\n");
     }
+    char *cl = strcasestr(buf, "content-length:");
+    size_t body = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
+    size_t have = len - (size_t)(end + 4 - buf);
+    uint32_t sum = fnv1a(2166136261u, end + 4, have);
+    while (have < body) {
+        size_t want = body - have < sizeof(buf) ? body - have : sizeof(buf);
+        ssize_t r = recv(fd, buf, want, 0);
+        if (r <= 0)
+            return 0;
+        sum = fnv1a(sum, buf, (size_t)r);
+        have += (size_t)r;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->body_len = body;
+    s->body_sum = sum;
+    pthread_mutex_unlock(&s->mu);
+    return 1;
 }
 
 /* Runs one scripted action; returns 0 when the connection is to be closed. */
@@ -104,7 +131,7 @@ static void *server_main(void *arg)
             close(fd);
             return NULL;
         }
-        while (read_request(fd)) {
+        while (read_request(s, fd)) {
             pthread_mutex_lock(&s->mu);
             s->requests++;
             const action_t *a = s->next < s->n_script ? &s->script[s->next++] : NULL;
@@ -330,6 +357,81 @@ static void test_refused(uv_loop_t *loop)
     T_OK(o.result == GW_UP_ECONNECT && o.heads == 0, "refused: %s", gw_up_result_name(o.result));
 }
 
+/* A 16 MiB body cannot go in one write: the unsent tail goes by uv_write
+ * (copied or borrowed alike), and the server gets every byte. */
+static void test_big_body(uv_loop_t *loop, server_t *s)
+{
+    static const action_t script[] = {{A_SEND, CL_HELLO, 0}, {A_SEND, CL_HELLO, 0}};
+    size_t n = 16u << 20;
+    char *body = malloc(n);
+    T_OK(body != NULL, "malloc");
+    if (body == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        body[i] = (char)(i * 31 + i / 4096);
+    uint32_t want = fnv1a(2166136261u, body, n);
+    server_script(s, script, 2);
+    gw_upstream_timeouts_t t = {.connect_ms = 1000, .first_byte_ms = 5000, .idle_ms = 1000};
+    gw_upstream_cbs_t cbs = {on_head, on_body, on_done};
+    for (int borrow = 0; borrow <= 1; borrow++) {
+        outcome_t o;
+        memset(&o, 0, sizeof(o));
+        o.req = gw_upstream_post_ex(ctx, &prov, "/v1/x", "application/x-protobuf", "", 0, body, n, &t, &cbs, &o,
+                                    borrow ? GW_UP_F_BORROW : 0);
+        T_OK(o.req != NULL, "post");
+        run_until_done(loop, &o);
+        pthread_mutex_lock(&s->mu);
+        size_t got = s->body_len;
+        uint32_t sum = s->body_sum;
+        pthread_mutex_unlock(&s->mu);
+        T_OK(o.result == GW_UP_OK && o.status == 200 && strcmp(o.body, "hello") == 0, "big body (borrow %d): %s %d",
+             borrow, gw_up_result_name(o.result), o.status);
+        T_OK(got == n && sum == want, "big body (borrow %d): server got %zu bytes, hash %s", borrow, got,
+             sum == want ? "equal" : "differs");
+    }
+    free(body);
+}
+
+static void post_lazy(outcome_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    gw_upstream_timeouts_t t = {.connect_ms = 1000, .first_byte_ms = 2000, .idle_ms = 1000};
+    gw_upstream_cbs_t cbs = {on_head, on_body, on_done};
+    o->req = gw_upstream_post_ex(ctx, &prov, "/v1/x", NULL, "", 0, "{}", 2, &t, &cbs, o, GW_UP_F_LAZY);
+    T_OK(o->req != NULL, "lazy post");
+}
+
+/* A lazy answer waits in the socket until collected; then the connection
+ * serves the next (ordinary) exchange; a server that closes instead of
+ * answering is seen without a collect. */
+static void test_lazy(uv_loop_t *loop, server_t *s)
+{
+    static const action_t script[] = {{A_SEND, CL_HELLO, 0}, {A_SEND, CL_HELLO, 0}, {A_CLOSE, "", 0}};
+    server_script(s, script, 3);
+    int req0 = 0, req1 = 0;
+    server_count(s, &req0);
+    outcome_t o;
+    post_lazy(&o);
+    wait_ms(loop, 150); /* the server answers within this */
+    server_count(s, &req1);
+    T_OK(req1 == req0 + 1 && o.done == 0 && o.heads == 0, "lazy: sent (%d), answer not delivered before collect (%d)",
+         req1 - req0, o.done);
+    gw_upstream_collect(o.req);
+    run_until_done(loop, &o);
+    T_OK(o.result == GW_UP_OK && o.status == 200 && strcmp(o.body, "hello") == 0, "lazy: collected: %s %d",
+         gw_up_result_name(o.result), o.status);
+    int accepts0 = server_count(s, NULL);
+    outcome_t p;
+    post(loop, &p, 1000, 0); /* an ordinary exchange on the same connection: answered without a collect */
+    T_OK(p.result == GW_UP_OK && strcmp(p.body, "hello") == 0 && server_count(s, NULL) == accepts0,
+         "lazy: connection reused for an ordinary exchange (%d new)", server_count(s, NULL) - accepts0);
+    post_lazy(&o); /* the server closes instead of answering: seen at once */
+    run_until_done(loop, &o);
+    T_OK(o.result == GW_UP_ERESET && o.heads == 0, "lazy: a close wakes without a collect: %s",
+         gw_up_result_name(o.result));
+    gw_upstream_collect(NULL); /* accepted */
+}
+
 int main(void)
 {
     uv_loop_t loop;
@@ -344,6 +446,8 @@ int main(void)
     test_eof_and_close(&loop, &s);
     test_failures(&loop, &s);
     test_refused(&loop);
+    test_big_body(&loop, &s);
+    test_lazy(&loop, &s);
     gw_upstream_ctx_free(ctx);
     uv_run(&loop, UV_RUN_DEFAULT);
     T_OK(uv_loop_close(&loop) == 0, "every handle closed");
