@@ -12,7 +12,7 @@ DUCKDB_HDR_PKG="duckdb@1.4.4"
 APT_PKGS=(build-essential clang cmake pkg-config git ca-certificates
   libuv1-dev libh2o-dev libssl-dev libjansson-dev libjsmn-dev libfyaml-dev
   libsodium-dev libhiredis-dev libcurl4-openssl-dev
-  nodejs npm redis-server nginx-light wrk curl procps chromium
+  nodejs npm redis-server nginx-light wrk curl procps chromium openssl
   clickhouse-server clickhouse-client prometheus)
 
 need_apt=()

@@ -28,16 +28,14 @@
 #define RETRY_AFTER_CAP_MS 30000
 #define RESP_MAX 65536
 #define TRACES_SUFFIX "/v1/traces"
-/* A POST's answer is read lazily (GW_UP_F_LAZY: its arrival does not wake
- * the worker): when the next span comes, when the batch must go, or at
- * the latest this long after the POST. */
-#define COLLECT_MS 50
+
 
 struct gw_otel_exporter {
     gw_otel_opts_t o;
     gw_cfg_provider_t ep; /* the endpoint as an upstream: host, port, tls */
     char *path;           /* its path, ending in /v1/traces */
     char *service_name;
+    gw_otlp_prefix_t prefix; /* the resource and scope, encoded once */
     size_t head_max;      /* the longest head gw_otlp_head can write */
     atomic_uint_fast64_t queued, exported, dropped, failed, requests, retries;
 };
@@ -64,8 +62,7 @@ struct gw_otel_local {
     uint64_t retry_after_ms;
     gw_buf_t resp;
     gw_buf_t head;
-    uv_timer_t flush_timer, close_timer;
-    uv_timer_t retry_timer; /* the backoff before a retry, or the collect deadline of the POST in flight */
+    uv_timer_t flush_timer, retry_timer, close_timer;
     int closing, finished, handles_open;
     uint64_t deadline_ns;
     void (*done)(void *);
@@ -109,6 +106,7 @@ void gw_otel_exporter_free(gw_otel_exporter_t *e)
     if (e == NULL)
         return;
     gw_cfg_endpoint_free(&e->ep);
+    gw_otlp_prefix_free(&e->prefix);
     gw_free(e->path);
     gw_free(e->service_name);
     gw_free(e);
@@ -152,7 +150,8 @@ gw_otel_exporter_t *gw_otel_exporter_new(const gw_otel_opts_t *o, char *err, siz
     e->o.endpoint = e->o.service_name = NULL;
     e->path = traces_path(e->ep.base_path);
     e->service_name = gw_strdup(o->service_name ? o->service_name : "llmgw");
-    if (e->path == NULL || e->service_name == NULL || gw_otlp_head(e->service_name, o->max_body_bytes, &h) != GW_OK)
+    if (e->path == NULL || e->service_name == NULL || gw_otlp_prefix_init(&e->prefix, e->service_name) != GW_OK ||
+        gw_otlp_head_from(&e->prefix, o->max_body_bytes, &h) != GW_OK)
         goto out;
     e->head_max = h.len;
     why = NULL;
@@ -172,7 +171,6 @@ out:
 static void finish(gw_otel_local_t *l);
 static void post(gw_otel_local_t *l);
 static void on_retry_timer(uv_timer_t *h) { post(h->data); }
-static void on_collect_timer(uv_timer_t *h) { gw_upstream_collect(((gw_otel_local_t *)h->data)->req); }
 
 /* ms left before the close deadline (UINT32_MAX when not closing). */
 static uint32_t left_ms(const gw_otel_local_t *l)
@@ -239,13 +237,8 @@ static void pop_batch(gw_otel_local_t *l)
 /* Starts sending the oldest batch when one is due and none is in flight. */
 static void kick(gw_otel_local_t *l)
 {
-    if (l->finished)
+    if (l->in_flight || l->finished)
         return;
-    if (l->in_flight) { /* its answer is wanted once more spans wait (read on the worker's next turn) */
-        if (l->req != NULL && (l->count > 1 || l->flush_due || l->closing))
-            gw_upstream_collect(l->req);
-        return;
-    }
     if (l->count == 0) {
         if (l->closing)
             finish(l);
@@ -259,7 +252,7 @@ static void kick(gw_otel_local_t *l)
         l->flush_due = 0;
     }
     gw_buf_reset(&l->head);
-    if (gw_otlp_head(l->e->service_name, b->buf.len - l->e->head_max, &l->head) != GW_OK) {
+    if (gw_otlp_head_from(&l->e->prefix, b->buf.len - l->e->head_max, &l->head) != GW_OK) {
         cnt_add(&l->e->failed, b->spans);
         pop_batch(l);
         kick(l);
@@ -337,7 +330,6 @@ static void on_done(void *data, gw_up_result_t result)
 {
     gw_otel_local_t *l = data;
     l->req = NULL;
-    uv_timer_stop(&l->retry_timer); /* the collect timer */
     if (result != GW_UP_OK)
         l->status = 0; /* a transport error, even after a head */
     if (l->status >= 200 && l->status < 300)
@@ -365,13 +357,9 @@ static void post(gw_otel_local_t *l)
     cnt_add(&l->e->requests, 1);
     l->req = gw_upstream_post_ex(l->up, &l->e->ep, l->e->path, "application/x-protobuf", "", 0,
                                  b->buf.ptr + l->body_off, b->buf.len - l->body_off, &t, &cbs, l,
-                                 GW_UP_F_BORROW | GW_UP_F_LAZY);
-    if (l->req == NULL) {
+                                 GW_UP_F_BORROW);
+    if (l->req == NULL)
         retry_or_fail(l); /* out of memory: like a transport error */
-        return;
-    }
-    uint32_t collect = o->flush_ms < COLLECT_MS ? o->flush_ms : COLLECT_MS;
-    uv_timer_start(&l->retry_timer, on_collect_timer, collect, 0);
 }
 
 static void on_flush_timer(uv_timer_t *h)

@@ -266,28 +266,46 @@ static gw_err_t resource_and_scope(const char *svc, gw_buf_t *res, gw_buf_t *sco
     return r.rc != GW_OK ? r.rc : s.rc;
 }
 
+gw_err_t gw_otlp_prefix_init(gw_otlp_prefix_t *p, const char *service_name)
+{
+    gw_buf_init(&p->res, 64 * 1024);
+    gw_buf_init(&p->scope, 1024);
+    gw_err_t rc = resource_and_scope(service_name ? service_name : "llmgw", &p->res, &p->scope);
+    if (rc != GW_OK)
+        gw_otlp_prefix_free(p);
+    return rc;
+}
+
+void gw_otlp_prefix_free(gw_otlp_prefix_t *p)
+{
+    gw_buf_free(&p->res);
+    gw_buf_free(&p->scope);
+}
+
+gw_err_t gw_otlp_head_from(const gw_otlp_prefix_t *p, size_t spans_len, gw_buf_t *out)
+{
+    pb_t e = {out, GW_OK};
+    size_t ss_len = p->scope.len + spans_len;
+    uint8_t tmp[10];
+    put_tag(&e, 1, WT_LEN); /* ExportTraceServiceRequest.resource_spans */
+    put_varint(&e, p->res.len + 1 + varint_to(tmp, ss_len) + ss_len);
+    put(&e, p->res.ptr, p->res.len);
+    put_tag(&e, 2, WT_LEN); /* ResourceSpans.scope_spans */
+    put_varint(&e, ss_len);
+    put(&e, p->scope.ptr, p->scope.len);
+    if (out->ptr != NULL)
+        out->ptr[out->len] = '\0';
+    return e.rc;
+}
+
 gw_err_t gw_otlp_head(const char *service_name, size_t spans_len, gw_buf_t *out)
 {
-    gw_buf_t res, scope;
-    gw_buf_init(&res, 64 * 1024);
-    gw_buf_init(&scope, 1024);
-    gw_err_t rc = resource_and_scope(service_name ? service_name : "llmgw", &res, &scope);
-    if (rc == GW_OK) {
-        pb_t e = {out, GW_OK};
-        size_t ss_len = scope.len + spans_len;
-        uint8_t tmp[10];
-        put_tag(&e, 1, WT_LEN); /* ExportTraceServiceRequest.resource_spans */
-        put_varint(&e, res.len + 1 + varint_to(tmp, ss_len) + ss_len);
-        put(&e, res.ptr, res.len);
-        put_tag(&e, 2, WT_LEN); /* ResourceSpans.scope_spans */
-        put_varint(&e, ss_len);
-        put(&e, scope.ptr, scope.len);
-        if (out->ptr != NULL)
-            out->ptr[out->len] = '\0';
-        rc = e.rc;
-    }
-    gw_buf_free(&res);
-    gw_buf_free(&scope);
+    gw_otlp_prefix_t p;
+    gw_err_t rc = gw_otlp_prefix_init(&p, service_name);
+    if (rc != GW_OK)
+        return rc;
+    rc = gw_otlp_head_from(&p, spans_len, out);
+    gw_otlp_prefix_free(&p);
     return rc;
 }
 

@@ -32,6 +32,15 @@ gw_err_t gw_otlp_encode(const gw_trace_t *const *traces, size_t n, const char *s
  * byte for byte what gw_otlp_encode writes. */
 gw_err_t gw_otlp_encode_spans(const gw_trace_t *t, gw_buf_t *out);
 gw_err_t gw_otlp_head(const char *service_name, size_t spans_len, gw_buf_t *out);
+/* The resource and scope entries of a head, encoded once for a sender of
+ * many batches: gw_otlp_head_from(p, ...) writes what gw_otlp_head(
+ * service_name, ...) writes. */
+typedef struct gw_otlp_prefix {
+    gw_buf_t res, scope;
+} gw_otlp_prefix_t;
+gw_err_t gw_otlp_prefix_init(gw_otlp_prefix_t *p, const char *service_name);
+void gw_otlp_prefix_free(gw_otlp_prefix_t *p);
+gw_err_t gw_otlp_head_from(const gw_otlp_prefix_t *p, size_t spans_len, gw_buf_t *out);
 
 /* Reads an ExportTraceServiceResponse body: *rejected = partial_success
  * .rejected_spans (0 when absent). GW_EINVAL on malformed bytes. */

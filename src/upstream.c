@@ -350,12 +350,6 @@ gw_upstream_req_t *gw_upstream_post_ex(gw_upstream_ctx_t *ctx, const gw_cfg_prov
     return post(ctx, prov, path, content_type, extra, extra_len, body, body_len, t, cbs, data, flags);
 }
 
-void gw_upstream_collect(gw_upstream_req_t *r)
-{
-    if (r != NULL && r->phase != PH_DONE && (r->flags & GW_UP_F_LAZY))
-        gw__plain_collect(r); /* over TLS the flag had no effect */
-}
-
 static void on_start(uv_timer_t *t) { req_finish(t->data, GW_UP_ECONNECT); }
 
 void gw_upstream_cancel(gw_upstream_req_t *r)

@@ -65,23 +65,12 @@ enum {
     /* The body is not copied: it must stay as it is until on_done has
      * been called or the request cancelled (a batch of spans). */
     GW_UP_F_BORROW = 1,
-    /* The answer is not urgent (plain HTTP; no effect over TLS): its
-     * arrival does not wake the loop (SO_RCVLOWAT above its size) until
-     * gw_upstream_collect. A close or reset by the server still wakes it,
-     * the first-byte timeout runs as usual, and an answer of 16 KiB or
-     * more is read at once. For a caller with other work on the loop that
-     * can pick the answer up on its next turn (the trace exporter). */
-    GW_UP_F_LAZY = 2,
 };
 /* gw_upstream_post with flags (GW_UP_F_*). */
 gw_upstream_req_t *gw_upstream_post_ex(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
                                        const char *content_type, const char *extra_headers, size_t extra_len,
                                        const char *body, size_t body_len, const gw_upstream_timeouts_t *t,
                                        const gw_upstream_cbs_t *cbs, void *data, unsigned flags);
-/* The answer of a GW_UP_F_LAZY request is wanted now: it is read on the
- * loop's next turn if it is there, else as soon as it comes. Accepts
- * NULL and requests without the flag. */
-void gw_upstream_collect(gw_upstream_req_t *r);
 /* Aborts the exchange: no callback is called after this. */
 void gw_upstream_cancel(gw_upstream_req_t *r);
 

@@ -36,7 +36,7 @@ struct gw_upstream_req {
     /* plain path (upstream_plain.c) */
     struct gw__plain_conn *conn;
     int retried; /* a reused connection died before answering: tried once more */
-    unsigned flags; /* GW_UP_F_*; GW_UP_F_LAZY is cleared by gw_upstream_collect */
+    unsigned flags; /* GW_UP_F_* */
     size_t headlen;   /* the request head, in bytes[] */
     const char *body; /* the body: in bytes[] after the head, or the caller's (gw_upstream_post_ref) */
     size_t body_len;
@@ -60,8 +60,6 @@ struct gw__plain_ctx *gw__plain_ctx_new(uv_loop_t *loop);
 void gw__plain_ctx_free(struct gw__plain_ctx *p);
 /* Starts r on a pooled connection to prov, or a new one. */
 void gw__plain_start(struct gw__plain_ctx *p, gw_upstream_req_t *r, const gw_cfg_provider_t *prov);
-/* The lazy answer of r is wanted now (upstream.h, GW_UP_F_LAZY). */
-void gw__plain_collect(gw_upstream_req_t *r);
 /* Detaches r from its connection (closing it when the exchange was not
  * complete). Safe when r has no connection. */
 void gw__plain_detach(gw_upstream_req_t *r);

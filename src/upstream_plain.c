@@ -14,7 +14,6 @@
  * and logs the attempt (a second send could bill twice).
  */
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,6 @@
 #define PLAIN_IDLE_MS 20000     /* closed after this long unused */
 #define PLAIN_SWEEP_MS 5000
 #define PLAIN_RBUF 65536
-#define PLAIN_LAZY_LOWAT 16384  /* SO_RCVLOWAT while a lazy answer is not wanted yet */
 
 typedef struct gw__plain_conn conn_t;
 
@@ -68,7 +66,6 @@ struct gw__plain_conn {
     int reused;
     int unsent;    /* the request's write failed before any byte left */
     int got_bytes; /* a byte of the answer arrived */
-    int lowat;     /* SO_RCVLOWAT is PLAIN_LAZY_LOWAT (a lazy answer), else 1 */
     uint64_t idle_since_ms;
     gw_resp_t resp; /* the answer's framing (http_resp.c) */
     char *wcopy;    /* the unsent tail of the request, while uv_write runs */
@@ -202,24 +199,10 @@ static void conn_close(conn_t *c)
         uv_close((uv_handle_t *)&c->tcp, conn_on_closed);
 }
 
-/* Raises (on) or restores SO_RCVLOWAT: with it above the answer's size
- * the kernel does not wake the loop for it (a FIN or a reset still do);
- * restoring it wakes the loop at once when the answer is there. */
-static void conn_lowat(conn_t *c, int on)
-{
-    uv_os_fd_t fd;
-    int v = on ? PLAIN_LAZY_LOWAT : 1;
-    if (c->lowat == on || uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
-        return;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)) == 0)
-        c->lowat = on;
-}
-
 /* The exchange on c is over and c may serve the next one. */
 static void conn_release(conn_t *c)
 {
     c->req = NULL;
-    conn_lowat(c, 0); /* a lazy answer too big for the mark came without a collect */
     if (!c->keepalive || c->ctx->freeing || c->pool->n_idle >= PLAIN_IDLE_MAX) {
         conn_close(c);
         return;
@@ -385,8 +368,6 @@ static void conn_send(conn_t *c)
     gw_resp_reset(&c->resp);
     r->phase = GW__UP_FIRST_BYTE;
     gw__up_arm(r, r->t.first_byte_ms);
-    if (r->flags & GW_UP_F_LAZY)
-        conn_lowat(c, 1);
     uv_buf_t bufs[2] = {uv_buf_init(r->bytes, (unsigned)r->headlen), uv_buf_init((char *)r->body, (unsigned)r->body_len)};
     size_t total = r->headlen + r->body_len;
     int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, r->body_len > 0 ? 2 : 1);
@@ -510,13 +491,6 @@ void gw__plain_start(plain_ctx_t *p, gw_upstream_req_t *r, const gw_cfg_provider
     c->req = r;
     r->conn = c;
     conn_send(c);
-}
-
-void gw__plain_collect(gw_upstream_req_t *r)
-{
-    r->flags &= ~(unsigned)GW_UP_F_LAZY;
-    if (r->conn != NULL)
-        conn_lowat(r->conn, 0);
 }
 
 void gw__plain_detach(gw_upstream_req_t *r)

@@ -90,6 +90,7 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { fileURLToPath } from 'node:url';
 
 export const API_KEY = 'test-key';
@@ -660,7 +661,7 @@ function readBody(req, limit = 16 << 20) {
  * Starts the fake. Returns {port, url, server, requests, clear(), script(model, responses), close()}.
  * requests is the live array behind GET /__requests.
  */
-export async function startFakeUpstream({ port = 0, host = '127.0.0.1', apiKey = API_KEY } = {}) {
+export async function startFakeUpstream({ port = 0, host = '127.0.0.1', apiKey = API_KEY, tls = null } = {}) {
   const requests = [];
   const scripts = new Map();
   const sockets = new Set();
@@ -717,12 +718,14 @@ export async function startFakeUpstream({ port = 0, host = '127.0.0.1', apiKey =
     return answer(res, ctx, route.wire);
   }
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) sendJson(res, 500, {}, { error: { message: String(err), type: 'fake_error' } });
       else destroySocket(res);
     });
-  });
+  };
+  // tls: {key, cert, name}: HTTPS, and the URL names `name` (the certificate's host)
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, onRequest) : http.createServer(onRequest);
   server.requestTimeout = 0;
   server.headersTimeout = 0;
   server.keepAliveTimeout = 30000;
@@ -738,7 +741,7 @@ export async function startFakeUpstream({ port = 0, host = '127.0.0.1', apiKey =
   const actual = server.address().port;
   return {
     port: actual,
-    url: `http://${host}:${actual}`,
+    url: tls ? `https://${tls.name ?? host}:${actual}` : `http://${host}:${actual}`,
     server,
     requests,
     clear: () => { requests.length = 0; },

@@ -12,6 +12,7 @@
 // "LISTENING <url>" and one JSON line per decoded span, until SIGTERM.
 
 import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -75,10 +76,11 @@ export function decodeTraces(body) {
   return { message, object, spans };
 }
 
-export function startReceiver({ script = [], rejected = 0, host = '127.0.0.1', port = 0 } = {}) {
+// tls: {key, cert, name}: HTTPS, and the URL names `name` (the certificate's host).
+export function startReceiver({ script = [], rejected = 0, host = '127.0.0.1', port = 0, tls = null } = {}) {
   const requests = [];
   let queue = [...script];
-  const server = http.createServer((req, res) => {
+  const onRequest = (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -103,13 +105,14 @@ export function startReceiver({ script = [], rejected = 0, host = '127.0.0.1', p
       const out = ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create(answer)).finish();
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(out));
     });
-  });
+  };
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, onRequest) : http.createServer(onRequest);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       const { port: p } = server.address();
       resolve({
-        url: `http://${host}:${p}`,
+        url: tls ? `https://${tls.name ?? host}:${p}` : `http://${host}:${p}`,
         requests,
         spans: () => requests.filter((r) => r.status === 200 && r.spans).flatMap((r) => r.spans),
         setScript: (s) => { queue = [...s]; },

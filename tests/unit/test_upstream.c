@@ -3,9 +3,7 @@
  * fed byte by byte, interim 1xx heads, bodies read to EOF, malformed heads,
  * a server that closes idle connections, a reset before the answer (never
  * re-sent), timeouts, a cancel from inside a callback, Retry-After, and
- * a body too big for one write, copied or borrowed (GW_UP_F_BORROW), and
- * lazy answers (GW_UP_F_LAZY): not delivered until collected, a close
- * still seen at once, the connection reused afterwards. */
+ * a body too big for one write, copied or borrowed (GW_UP_F_BORROW). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -392,46 +390,6 @@ static void test_big_body(uv_loop_t *loop, server_t *s)
     free(body);
 }
 
-static void post_lazy(outcome_t *o)
-{
-    memset(o, 0, sizeof(*o));
-    gw_upstream_timeouts_t t = {.connect_ms = 1000, .first_byte_ms = 2000, .idle_ms = 1000};
-    gw_upstream_cbs_t cbs = {on_head, on_body, on_done};
-    o->req = gw_upstream_post_ex(ctx, &prov, "/v1/x", NULL, "", 0, "{}", 2, &t, &cbs, o, GW_UP_F_LAZY);
-    T_OK(o->req != NULL, "lazy post");
-}
-
-/* A lazy answer waits in the socket until collected; then the connection
- * serves the next (ordinary) exchange; a server that closes instead of
- * answering is seen without a collect. */
-static void test_lazy(uv_loop_t *loop, server_t *s)
-{
-    static const action_t script[] = {{A_SEND, CL_HELLO, 0}, {A_SEND, CL_HELLO, 0}, {A_CLOSE, "", 0}};
-    server_script(s, script, 3);
-    int req0 = 0, req1 = 0;
-    server_count(s, &req0);
-    outcome_t o;
-    post_lazy(&o);
-    wait_ms(loop, 150); /* the server answers within this */
-    server_count(s, &req1);
-    T_OK(req1 == req0 + 1 && o.done == 0 && o.heads == 0, "lazy: sent (%d), answer not delivered before collect (%d)",
-         req1 - req0, o.done);
-    gw_upstream_collect(o.req);
-    run_until_done(loop, &o);
-    T_OK(o.result == GW_UP_OK && o.status == 200 && strcmp(o.body, "hello") == 0, "lazy: collected: %s %d",
-         gw_up_result_name(o.result), o.status);
-    int accepts0 = server_count(s, NULL);
-    outcome_t p;
-    post(loop, &p, 1000, 0); /* an ordinary exchange on the same connection: answered without a collect */
-    T_OK(p.result == GW_UP_OK && strcmp(p.body, "hello") == 0 && server_count(s, NULL) == accepts0,
-         "lazy: connection reused for an ordinary exchange (%d new)", server_count(s, NULL) - accepts0);
-    post_lazy(&o); /* the server closes instead of answering: seen at once */
-    run_until_done(loop, &o);
-    T_OK(o.result == GW_UP_ERESET && o.heads == 0, "lazy: a close wakes without a collect: %s",
-         gw_up_result_name(o.result));
-    gw_upstream_collect(NULL); /* accepted */
-}
-
 int main(void)
 {
     uv_loop_t loop;
@@ -447,7 +405,6 @@ int main(void)
     test_failures(&loop, &s);
     test_refused(&loop);
     test_big_body(&loop, &s);
-    test_lazy(&loop, &s);
     gw_upstream_ctx_free(ctx);
     uv_run(&loop, UV_RUN_DEFAULT);
     T_OK(uv_loop_close(&loop) == 0, "every handle closed");
