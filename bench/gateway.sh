@@ -12,7 +12,8 @@
 #   TRACE=1 TARGETS="direct nginx project" bench/gateway.sh
 #       the same with OpenTelemetry on: every request exports its spans over
 #       OTLP/HTTP to a sink (an nginx on 127.0.0.1:18096 answering 200), so
-#       the cost of tracing shows next to the run without it
+#       the cost of tracing shows next to the run without it; SAMPLE_RATIO=0.1
+#       sets telemetry.sample_ratio (default 1: every trace exported)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PEERS=${PEERS:-$ROOT/../shared/bench/peers.sh}
@@ -58,7 +59,7 @@ SINK
   # the collector stands in for another machine: on the proxy's core, idle in the c=1 runs
   taskset -c "${PROXY_CPU:-1}" nginx -p "$WORK/otlp-sink" -c "$WORK/otlp-sink/nginx.conf"
   trap 'kill "$(cat "$WORK/otlp-sink/nginx.pid")" 2>/dev/null || true' EXIT
-  echo "telemetry: {otlp_endpoint: http://127.0.0.1:18096}" >>"$WORK/llmgw.yaml"
+  echo "telemetry: {otlp_endpoint: http://127.0.0.1:18096, sample_ratio: ${SAMPLE_RATIO:-1}}" >>"$WORK/llmgw.yaml"
   export PROJECT_NAME="llmgw (tracing on)"
 fi
 export PROJECT_NAME=${PROJECT_NAME:-llmgw}

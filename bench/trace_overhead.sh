@@ -13,6 +13,7 @@
 # log line are on in both (they cannot be turned off).
 #   bench/trace_overhead.sh                # 3 pairs, ~21 min
 #   PAIRS=5 bench/trace_overhead.sh
+#   SAMPLE_RATIO=0.1 bench/trace_overhead.sh   # with telemetry.sample_ratio 0.1
 #   bench/trace_overhead.sh --report DIR   # only the summary of earlier runs in DIR
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -173,6 +173,7 @@ gw_err_t gw__cfg_set_defaults(gw_config_t *c)
     c->telemetry.flush_interval_s = 10;
     c->telemetry.log_prompts = 0;
     c->telemetry.metrics_max_tenants = 20;
+    c->telemetry.sample_ratio = 1.0;
     c->redis_fail_open = 1;
     c->listen_port = 8080;
     int ok = set_str(&c->listen, "127.0.0.1:8080") && set_str(&c->listen_host, "127.0.0.1") &&

@@ -138,6 +138,7 @@ typedef struct gw_cfg_telemetry {
     uint32_t flush_interval_s;
     int log_prompts;
     uint32_t metrics_max_tenants; /* tenant label: top-K by spend, the rest "other" */
+    double sample_ratio;          /* share of new traces (no client traceparent) exported, 0..1 */
 } gw_cfg_telemetry_t;
 
 typedef struct gw_config {

@@ -259,6 +259,18 @@ static gw_err_t f_dbl(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int
     return get_dbl(x, v, line, "a number >= 0", SLOT(base, f->off, double));
 }
 
+/* A share: a number from 0 to 1. */
+static gw_err_t f_ratio(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int line, void *base)
+{
+    double d = 0;
+    gw_err_t rc = get_dbl(x, v, line, "a number from 0 to 1", &d);
+    if (rc == GW_OK && d > 1)
+        rc = type_error(x, v, line, "a number from 0 to 1");
+    if (rc == GW_OK)
+        *SLOT(base, f->off, double) = d;
+    return rc;
+}
+
 /* budget_usd: a number >= 0, or null for "no budget" (-1). */
 static gw_err_t f_budget(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int line, void *base)
 {
@@ -806,6 +818,7 @@ static const field_t ask_fields[] = {
 static const field_t telemetry_fields[] = {
     {"otlp_endpoint", f_url, CFG(telemetry.otlp_endpoint), 1, 0, NULL},
     {"service_name", f_str, CFG(telemetry.service_name), 0, 0, NULL},
+    {"sample_ratio", f_ratio, CFG(telemetry.sample_ratio), 0, 0, NULL},
     {"log", f_str, CFG(telemetry.log), 0, 0, NULL},
     {"flush_interval_s", f_u32, CFG(telemetry.flush_interval_s), 1, 0, NULL},
     {"log_prompts", f_bool, CFG(telemetry.log_prompts), 0, 0, NULL},

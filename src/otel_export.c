@@ -37,6 +37,7 @@ struct gw_otel_exporter {
     char *service_name;
     gw_otlp_prefix_t prefix; /* the resource and scope, encoded once */
     size_t head_max;      /* the longest head gw_otlp_head can write */
+    uint64_t sample_below; /* sample_ratio x 2^64 (used when the ratio is below 1) */
     atomic_uint_fast64_t queued, exported, dropped, failed, requests, retries;
 };
 
@@ -83,6 +84,17 @@ void gw_otel_opts_default(gw_otel_opts_t *o)
     o->max_retries = 3;
     o->backoff_ms = 100;
     o->max_body_bytes = 8u << 20;
+    o->sample_ratio = 1.0;
+}
+
+int gw_otel_sample(const gw_otel_exporter_t *e, const uint8_t trace_id[GW_TRACE_ID_LEN])
+{
+    if (e == NULL || e->o.sample_ratio >= 1.0)
+        return 1;
+    uint64_t x = 0;
+    for (int i = 8; i < GW_TRACE_ID_LEN; i++)
+        x = x << 8 | trace_id[i];
+    return x < e->sample_below;
 }
 
 /* ---- the process-wide part ---------------------------------------------- */
@@ -126,7 +138,7 @@ static char *traces_path(const char *base)
 static int valid_opts(const gw_otel_opts_t *o)
 {
     return o->queue_spans > 0 && o->batch_spans > 0 && o->flush_ms > 0 && o->timeout_ms > 0 &&
-           o->max_body_bytes >= 1024;
+           o->max_body_bytes >= 1024 && o->sample_ratio >= 0 && o->sample_ratio <= 1;
 }
 
 gw_otel_exporter_t *gw_otel_exporter_new(const gw_otel_opts_t *o, char *err, size_t errlen)
@@ -147,6 +159,7 @@ gw_otel_exporter_t *gw_otel_exporter_new(const gw_otel_opts_t *o, char *err, siz
         goto out;
     }
     e->o = *o;
+    e->sample_below = o->sample_ratio < 1 ? (uint64_t)(o->sample_ratio * 18446744073709551616.0) : UINT64_MAX;
     e->o.endpoint = e->o.service_name = NULL;
     e->path = traces_path(e->ep.base_path);
     e->service_name = gw_strdup(o->service_name ? o->service_name : "llmgw");

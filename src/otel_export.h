@@ -38,6 +38,7 @@ typedef struct gw_otel_opts {
     uint32_t max_retries;     /* extra tries of one batch on 429/5xx/transport errors */
     uint32_t backoff_ms;      /* first backoff, doubled per retry, capped at 5 s */
     size_t max_body_bytes;    /* bound of one encoded request (a loop's waiting bytes) */
+    double sample_ratio;      /* share of new traces sampled (telemetry.sample_ratio), 0..1 */
 } gw_otel_opts_t;
 
 /* Counters, in spans (monotonic since start, summed over the loops).
@@ -58,12 +59,18 @@ typedef struct gw_otel_stats {
 typedef struct gw_otel_exporter gw_otel_exporter_t;
 typedef struct gw_otel_local gw_otel_local_t;
 
-/* Defaults: queue 4096 spans, batch 64 spans (~25 KB: one short write per
+/* Defaults: sample_ratio 1, queue 4096 spans, batch 64 spans (~25 KB: one short write per
  * ~32 requests, so a request that meets one waits little: measured best
  * for p99 on a shared core, docs/BENCHMARKS.md §1), flush 1000 ms, timeout 10000 ms,
  * connect 2000 ms, 3 retries, backoff 100 ms, body 8 MiB; endpoint NULL,
  * service_name "llmgw". */
 void gw_otel_opts_default(gw_otel_opts_t *o);
+/* Head sampling of a new trace (no client traceparent), OTel's
+ * TraceIdRatioBased: 1 when the last 8 bytes of trace_id, read as a
+ * big-endian integer, are below sample_ratio x 2^64 (always at 1, never
+ * at 0), so every service that samples by ratio decides alike. 1 when e
+ * is NULL. */
+int gw_otel_sample(const gw_otel_exporter_t *e, const uint8_t trace_id[GW_TRACE_ID_LEN]);
 /* Checks and copies the options. NULL on a bad endpoint or size, or OOM,
  * with a reason in err (may be NULL). */
 gw_otel_exporter_t *gw_otel_exporter_new(const gw_otel_opts_t *o, char *err, size_t errlen);

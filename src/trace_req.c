@@ -16,6 +16,7 @@ gw_err_t gw_trace_req_exporter(const gw_config_t *cfg, gw_otel_exporter_t **out,
     o.endpoint = cfg->telemetry.otlp_endpoint;
     if (cfg->telemetry.service_name != NULL && cfg->telemetry.service_name[0] != '\0')
         o.service_name = cfg->telemetry.service_name;
+    o.sample_ratio = cfg->telemetry.sample_ratio;
     char why[200] = "";
     *out = gw_otel_exporter_new(&o, why, sizeof(why));
     if (*out != NULL)
@@ -39,6 +40,8 @@ gw_trace_t *gw_trace_req_begin(gw_http_req_t *req, const char *method, const cha
     size_t tl = 0;
     const char *tp = gw_http_header(req, "traceparent", &tl);
     gw_trace_t *t = gw_trace_begin(&w->ids, req->start_ns, tp, tp != NULL ? tl : 0, method, route);
+    if (t != NULL && !t->has_remote_parent && !gw_otel_sample(w->app->otel, t->trace_id))
+        t->flags &= (uint8_t)~GW_TRACE_FLAG_SAMPLED; /* built for the traceparent sent upstream, not exported */
     gw_trace_set_str(t, 0, "llmgw.request_id", req->request_id);
     return t;
 }

@@ -7,8 +7,10 @@
 // statuses, the traceparent the fake upstream received naming each attempt
 // span; a stream; an unsampled client trace (propagated, not exported);
 // /v1/ask with its stage spans and its LLM attempts under the stage that
-// made them; the exporter's counters in /metrics; and with tracing off, the
-// client's traceparent forwarded unchanged (an invalid one not at all).
+// made them; the exporter's counters in /metrics; head sampling
+// (telemetry.sample_ratio 0: new traces propagated with flags 00 and not
+// exported, a sampled client trace still exported); and with tracing off,
+// the client's traceparent forwarded unchanged (an invalid one not at all).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -34,6 +36,8 @@ let fake;
 let rcv;
 let gw; // tracing on, the catalog on (DuckDB, LLM planner and formatter)
 let plain; // tracing off
+let sampled0; // tracing on, telemetry.sample_ratio 0, its own receiver
+let rcv0;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tpOf = (traceId, spanId, flags = '01') => `00-${traceId}-${spanId}-${flags}`;
@@ -93,15 +97,21 @@ before(async () => {
     await sleep(100);
   }
   plain = await startGateway(null, { config: gatewayConfig(fake, { models, fallbacks }) });
+  const cfg0 = gatewayConfig(fake, { models, fallbacks });
+  rcv0 = await startReceiver();
+  cfg0.telemetry = { log: 'stdout', otlp_endpoint: rcv0.url, service_name: 'llmgw-ratio0', sample_ratio: 0 };
+  sampled0 = await startGateway(null, { config: cfg0 });
 });
 
 after(async () => {
   try {
     if (gw) await gw.stop();
     if (plain) await plain.stop();
+    if (sampled0) await sampled0.stop();
   } finally {
     if (fake) await fake.close();
     if (rcv) await rcv.close();
+    if (rcv0) await rcv0.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -218,6 +228,28 @@ describe('traces of LLM requests', () => {
     assert.notEqual(m[1], CLIENT_SPAN, 'under our own span');
     await sleep(1500); // past the exporter's flush interval
     assert.equal(rcv.spans().filter((s) => s.traceId === tid).length, 0);
+  });
+});
+
+describe('head sampling (telemetry.sample_ratio)', () => {
+  test('ratio 0: new traces go upstream unsampled and are not exported; a sampled client trace is', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await chat(sampled0, chatBody('s1', `unsampled ${i}`));
+      assert.equal(r.status, 200, r.body);
+    }
+    const calls = seen('ok~s1');
+    assert.equal(calls.length, 5);
+    for (const c of calls) assert.match(c.headers.traceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    const tid = 'cccccccccccccccccccccccccccccc03';
+    const r = await chat(sampled0, chatBody('s1', 'client sampled'), { headers: { traceparent: tpOf(tid, CLIENT_SPAN) } });
+    assert.equal(r.status, 200, r.body);
+    const deadline = Date.now() + 8000;
+    while (rcv0.spans().length < 2 && Date.now() < deadline) await sleep(50);
+    await sleep(1200); // past the flush interval: anything else would have gone out
+    assert.deepEqual(rcv0.spans().map((s) => s.traceId), [tid, tid], 'the client decided: root and attempt, nothing else');
+    const m = await request(sampled0.url, '/metrics');
+    const queued = Number(/^llmgw_otel_spans_queued_total (\d+)$/m.exec(m.body)?.[1]);
+    assert.equal(queued, 2, 'only the client-sampled trace was queued');
   });
 });
 

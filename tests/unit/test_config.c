@@ -192,6 +192,7 @@ static void check_defaults(const gw_config_t *c)
     T_STREQ(c->ask.formatter_mode, "template", "formatter");
     T_OK(c->ask.planner_model == NULL && c->ask.formatter_model == NULL, "no ask models");
     T_OK(c->telemetry.otlp_endpoint == NULL && c->telemetry.flush_interval_s == 10, "telemetry");
+    T_OK(c->telemetry.sample_ratio == 1.0, "sample_ratio defaults to 1");
     T_STREQ(c->telemetry.service_name, "llmgw", "service name");
     T_STREQ(c->telemetry.log, "stdout", "log");
     T_OK(c->telemetry.log_prompts == 0, "log_prompts");
@@ -251,6 +252,7 @@ static void test_extras(void)
     T_STREQ(c->redis_url, "redis://127.0.0.1:6379/1", "redis_url");
     T_OK(c->redis_fail_open == 0, "redis_policy fail_closed");
     T_OK(c->telemetry.metrics_max_tenants == 5, "metrics_max_tenants");
+    T_OK(c->telemetry.sample_ratio == 0.25, "sample_ratio");
     T_STREQ(c->ask.clickhouse_user, "reader", "ch user");
     T_STREQ(c->ask.clickhouse_password, "s3cret", "ch password");
     check_extra_limits(c);
@@ -394,6 +396,9 @@ static void test_bad_types(void)
     expect_err("limits: {connect_timeout_ms: 4294967296}\n",
                "t.yaml:1: limits.connect_timeout_ms: expected a positive integer");
     expect_err("limits: {retry_budget: -1}\n", "t.yaml:1: limits.retry_budget: expected a non-negative integer");
+    expect_err("telemetry: {sample_ratio: 1.5}\n", "t.yaml:1: telemetry.sample_ratio: expected a number from 0 to 1");
+    expect_err("telemetry: {sample_ratio: -0.1}\n", "t.yaml:1: telemetry.sample_ratio: expected a number from 0 to 1");
+    expect_err("telemetry: {sample_ratio: half}\n", "t.yaml:1: telemetry.sample_ratio: expected a number from 0 to 1");
     expect_err("workers: 5000\n", "t.yaml:1: workers: expected an integer from 0 to 1024");
     expect_err("auth: {enabled: maybe}\n", "t.yaml:1: auth.enabled: expected true or false");
     expect_err("auth: true\n", "t.yaml:1: auth: expected a mapping");

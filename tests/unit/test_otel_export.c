@@ -117,6 +117,43 @@ static void test_opts(void)
     T_OK(none.closed == 1, "close(NULL) calls back at once");
 }
 
+/* Head sampling by trace id (OTel TraceIdRatioBased): the last 8 bytes
+ * against ratio x 2^64; 1 keeps all, 0 none, a ratio keeps its share. */
+static void test_sample(gw_idgen_t *g)
+{
+    gw_otel_opts_t o;
+    gw_otel_opts_default(&o);
+    T_OK(o.sample_ratio == 1.0, "sample_ratio defaults to 1");
+    o.endpoint = "http://127.0.0.1:1";
+    o.sample_ratio = 1.5;
+    T_OK(gw_otel_exporter_new(&o, NULL, 0) == NULL, "sample_ratio above 1 refused");
+    uint8_t id[GW_TRACE_ID_LEN] = {0};
+    T_OK(gw_otel_sample(NULL, id) == 1, "no exporter: sampled");
+    double ratios[] = {0, 0.5, 0.25, 1};
+    for (size_t r = 0; r < 4; r++) {
+        o.sample_ratio = ratios[r];
+        gw_otel_exporter_t *e = gw_otel_exporter_new(&o, NULL, 0);
+        T_OK(e != NULL, "exporter with ratio %.2f", ratios[r]);
+        if (e == NULL)
+            continue;
+        int kept = 0, n = 20000;
+        for (int i = 0; i < n; i++) {
+            gw_idgen_trace_id(g, id);
+            kept += gw_otel_sample(e, id);
+        }
+        double share = (double)kept / n;
+        T_OK(share >= ratios[r] - 0.02 && share <= ratios[r] + 0.02, "ratio %.2f keeps %.3f of %d", ratios[r], share, n);
+        if (ratios[r] == 0.5) { /* the boundary: the last 8 bytes big-endian, against 2^63 */
+            memset(id, 0xff, 8);
+            memcpy(id + 8, "\x7f\xff\xff\xff\xff\xff\xff\xff", 8);
+            T_OK(gw_otel_sample(e, id) == 1, "just under half: kept");
+            memcpy(id + 8, "\x80\x00\x00\x00\x00\x00\x00\x00", 8);
+            T_OK(gw_otel_sample(e, id) == 0, "half: not kept (first 8 bytes do not count)");
+        }
+        gw_otel_exporter_free(e);
+    }
+}
+
 static void idle_opts(gw_otel_opts_t *o, const char *url, size_t queue, uint32_t retries)
 {
     gw_otel_opts_default(o);
@@ -387,6 +424,7 @@ int main(int argc, char **argv)
     gw_idgen_t g;
     gw_idgen_init(&g);
     test_opts();
+    test_sample(&g);
     test_overflow(&g);
     test_batch_due(&g);
     test_flush_by_time(&g);
