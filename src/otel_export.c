@@ -29,7 +29,6 @@
 #define RESP_MAX 65536
 #define TRACES_SUFFIX "/v1/traces"
 
-
 struct gw_otel_exporter {
     gw_otel_opts_t o;
     gw_cfg_provider_t ep; /* the endpoint as an upstream: host, port, tls */

@@ -59,10 +59,10 @@ typedef struct gw_otel_stats {
 typedef struct gw_otel_exporter gw_otel_exporter_t;
 typedef struct gw_otel_local gw_otel_local_t;
 
-/* Defaults: sample_ratio 1, queue 4096 spans, batch 64 spans (~25 KB: one short write per
- * ~32 requests, so a request that meets one waits little: measured best
- * for p99 on a shared core, docs/BENCHMARKS.md §1), flush 1000 ms, timeout 10000 ms,
- * connect 2000 ms, 3 retries, backoff 100 ms, body 8 MiB; endpoint NULL,
+/* Defaults: sample_ratio 1, queue 4096 spans, batch 64 spans (~25 KB:
+ * one short write per ~32 requests, measured best for p99 on a shared
+ * core, docs/BENCHMARKS.md §1), flush 1000 ms, timeout 10000 ms, connect
+ * 2000 ms, 3 retries, backoff 100 ms, body 8 MiB; endpoint NULL,
  * service_name "llmgw". */
 void gw_otel_opts_default(gw_otel_opts_t *o);
 /* Head sampling of a new trace (no client traceparent), OTel's

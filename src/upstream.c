@@ -296,14 +296,13 @@ static gw_upstream_req_t *req_new(const gw_cfg_provider_t *prov, const char *pat
     r->headlen = headlen;
     r->body = borrow ? body : memcpy(r->bytes + headlen, body, body_len);
     r->body_len = body_len;
-    r->flags = flags;
     return r;
 }
 
-static gw_upstream_req_t *post(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
-                               const char *content_type, const char *extra, size_t extra_len, const char *body,
-                               size_t body_len, const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs,
-                               void *data, unsigned flags)
+gw_upstream_req_t *gw_upstream_post_ex(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
+                                       const char *content_type, const char *extra, size_t extra_len,
+                                       const char *body, size_t body_len, const gw_upstream_timeouts_t *t,
+                                       const gw_upstream_cbs_t *cbs, void *data, unsigned flags)
 {
     gw_upstream_req_t *r = req_new(prov, path, content_type, extra, extra_len, body, body_len, flags);
     if (r == NULL)
@@ -339,15 +338,7 @@ gw_upstream_req_t *gw_upstream_post(gw_upstream_ctx_t *ctx, const gw_cfg_provide
                                     size_t body_len, const gw_upstream_timeouts_t *t, const gw_upstream_cbs_t *cbs,
                                     void *data)
 {
-    return post(ctx, prov, path, content_type, extra, extra_len, body, body_len, t, cbs, data, 0);
-}
-
-gw_upstream_req_t *gw_upstream_post_ex(gw_upstream_ctx_t *ctx, const gw_cfg_provider_t *prov, const char *path,
-                                       const char *content_type, const char *extra, size_t extra_len,
-                                       const char *body, size_t body_len, const gw_upstream_timeouts_t *t,
-                                       const gw_upstream_cbs_t *cbs, void *data, unsigned flags)
-{
-    return post(ctx, prov, path, content_type, extra, extra_len, body, body_len, t, cbs, data, flags);
+    return gw_upstream_post_ex(ctx, prov, path, content_type, extra, extra_len, body, body_len, t, cbs, data, 0);
 }
 
 static void on_start(uv_timer_t *t) { req_finish(t->data, GW_UP_ECONNECT); }

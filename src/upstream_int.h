@@ -36,7 +36,6 @@ struct gw_upstream_req {
     /* plain path (upstream_plain.c) */
     struct gw__plain_conn *conn;
     int retried; /* a reused connection died before answering: tried once more */
-    unsigned flags; /* GW_UP_F_* */
     size_t headlen;   /* the request head, in bytes[] */
     const char *body; /* the body: in bytes[] after the head, or the caller's (GW_UP_F_BORROW) */
     size_t body_len;

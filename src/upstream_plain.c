@@ -384,10 +384,11 @@ static void conn_send(conn_t *c)
         conn_fail(c, GW_UP_ERESET);
         return;
     }
-    size_t hrest = sent < r->headlen ? r->headlen - sent : 0; /* unsent head bytes */
-    memcpy(c->wcopy, r->bytes + r->headlen - hrest, hrest);
+    size_t hsent = sent < r->headlen ? sent : r->headlen; /* the head's bytes that left */
+    size_t hrest = r->headlen - hsent;
+    memcpy(c->wcopy, r->bytes + hsent, hrest);
     if (rest > hrest)
-        memcpy(c->wcopy + hrest, r->body + (sent - (r->headlen - hrest)), rest - hrest);
+        memcpy(c->wcopy + hrest, r->body + (sent - hsent), rest - hrest);
     uv_buf_t b = uv_buf_init(c->wcopy, (unsigned)rest);
     c->write.data = c;
     if (uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
