@@ -24,9 +24,11 @@
  *               bytes bytes_value = 7; } }
  * Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. Fields
  * at their default value (0, "") are left out, as proto3 encoders do.
- * A nested message is written in place after a one-byte length; when it
- * turns out 128 bytes or longer it is moved up to make room for the longer
- * varint, so each length is the canonical, shortest varint.
+ * An attribute (KeyValue and its AnyValue) has every length known before
+ * its first byte and is written in one pass. Other nested messages are
+ * written in place after a one-byte length; when one turns out 128 bytes
+ * or longer it is moved up to make room for the longer varint, so each
+ * length is the canonical, shortest varint.
  */
 #include "otlp.h"
 
@@ -173,36 +175,85 @@ static void close_msg(pb_t *e, size_t mark)
     e->b->ptr[e->b->len] = '\0';
 }
 
-/* KeyValue { key = 1; value = 2 (AnyValue) } */
+/* Bytes of the varint of v. */
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Room for n more bytes written straight (the sticky error set when the
+ * buffer's bound refuses them); returns where they go, NULL on error. */
+static uint8_t *room(pb_t *e, size_t n)
+{
+    gw_buf_t *b = e->b;
+    if (e->rc != GW_OK)
+        return NULL;
+    if (b->len + n >= b->cap && (e->rc = gw_buf_reserve(b, n)) != GW_OK)
+        return NULL;
+    return (uint8_t *)b->ptr + b->len;
+}
+
+/* A KeyValue { key = 1; value = 2 (AnyValue) } entry of field `field`,
+ * whose AnyValue holds one field: tag vtag, then vlen bytes from v when
+ * vtag is length-delimited (string_value), else the vlen bytes of v as they
+ * are (a varint or a fixed64). Every length is known before the first byte,
+ * so the entry is written in one pass with no placeholder to fix. */
+static void put_kv(pb_t *e, uint32_t field, const char *key, size_t klen, uint8_t vtag, const void *v, size_t vlen)
+{
+    int is_len = (vtag & 7) == WT_LEN;
+    size_t av = 1 + (is_len ? varint_len(vlen) : 0) + vlen;
+    size_t kv = (klen > 0 ? 1 + varint_len(klen) + klen : 0) + 1 + varint_len(av) + av;
+    uint64_t tag = (uint64_t)field << 3 | WT_LEN;
+    uint8_t *o = room(e, varint_len(tag) + varint_len(kv) + kv);
+    if (o == NULL)
+        return;
+    uint8_t *start = o;
+    o += varint_to(o, tag);
+    o += varint_to(o, kv);
+    if (klen > 0) { /* key = 1, left out when "" as proto3 does */
+        *o++ = 1 << 3 | WT_LEN;
+        o += varint_to(o, klen);
+        memcpy(o, key, klen);
+        o += klen;
+    }
+    *o++ = 2 << 3 | WT_LEN;
+    o += varint_to(o, av);
+    *o++ = vtag;
+    if (is_len)
+        o += varint_to(o, vlen);
+    memcpy(o, v, vlen);
+    e->b->len += (size_t)(o + vlen - start);
+}
+
 static void put_kv_str(pb_t *e, uint32_t field, const char *key, size_t klen, const char *s, size_t n)
 {
-    size_t kv = open_msg(e, field);
-    put_str(e, 1, key, klen);
-    size_t av = open_msg(e, 2);
-    put_bytes(e, 1, s, n); /* string_value, written even when "" */
-    close_msg(e, av);
-    close_msg(e, kv);
+    put_kv(e, field, key, klen, 1 << 3 | WT_LEN, s, n); /* string_value, written even when "" */
 }
 
 static void put_attr(pb_t *e, const gw_trace_t *t, const gw_span_attr_t *a)
 {
-    if (a->type == GW_ATTR_STR) {
+    uint8_t v[10];
+    switch (a->type) {
+    case GW_ATTR_STR:
         put_kv_str(e, 9, a->key, a->klen, t->arena + a->v.s.off, a->v.s.len);
         return;
-    }
-    size_t kv = open_msg(e, 9);
-    put_str(e, 1, a->key, a->klen);
-    size_t av = open_msg(e, 2);
-    if (a->type == GW_ATTR_DOUBLE) {
+    case GW_ATTR_DOUBLE: { /* double_value = 4, fixed64 */
         uint64_t bits;
         memcpy(&bits, &a->v.d, 8);
-        put_fixed64(e, 4, bits);
-    } else {
-        put_tag(e, a->type == GW_ATTR_BOOL ? 2 : 3, WT_VARINT);
-        put_varint(e, (uint64_t)a->v.i); /* int64: two's complement, 10 bytes when negative */
+        for (int i = 0; i < 8; i++)
+            v[i] = (uint8_t)(bits >> (8 * i));
+        put_kv(e, 9, a->key, a->klen, 4 << 3 | WT_I64, v, 8);
+        return;
     }
-    close_msg(e, av);
-    close_msg(e, kv);
+    default: /* bool_value = 2 or int_value = 3, varint (int64: two's complement, 10 bytes when negative) */
+        put_kv(e, 9, a->key, a->klen, (uint8_t)((a->type == GW_ATTR_BOOL ? 2 : 3) << 3 | WT_VARINT), v,
+               varint_to(v, (uint64_t)a->v.i));
+    }
 }
 
 static void put_span(pb_t *e, const gw_trace_t *t, const gw_span_t *sp)
