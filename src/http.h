@@ -57,6 +57,8 @@ struct gw_http_req {
 
 /* Case-insensitive header lookup; returns the value or NULL. */
 const char *gw_http_header(const gw_http_req_t *req, const char *name, size_t *value_len);
+/* How many header lines named name (case-insensitive) the request has. */
+size_t gw_http_header_count(const gw_http_req_t *req, const char *name);
 
 /* Sends a whole response. extra_headers: "Name: value\r\n" lines or NULL.
  * The body is copied; Content-Length and Connection are added. */

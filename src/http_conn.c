@@ -651,6 +651,14 @@ const char *gw_http_header(const gw_http_req_t *req, const char *name, size_t *v
     return NULL;
 }
 
+size_t gw_http_header_count(const gw_http_req_t *req, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->num_headers; i++)
+        n += gw_http_hdr_is(&req->headers[i], name) != 0;
+    return n;
+}
+
 void gw_http_peer_ip(uv_tcp_t *tcp, char *out, size_t cap)
 {
     struct sockaddr_storage ss;

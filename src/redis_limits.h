@@ -12,7 +12,8 @@
  *                  the request ends (a negative refund is extra debt).
  *   budget         reserve `amount` only if spent + reserved + amount <=
  *                  budget; settle releases the reservation and adds the
- *                  real cost. Integers: micro-USD.
+ *                  real cost. Integers: nano-USD (what the budget code
+ *                  passes; the scripts only add and compare).
  *
  * Suggested keys: llmgw:rl:<tenant>, llmgw:tpm:<tenant>, llmgw:budget:<tenant>
  * (buckets expire when full and idle; budgets never expire). A replica
@@ -73,7 +74,7 @@ gw_err_t gw_rlim_take(gw_rlim_t *l, const char *key, double rate, double burst, 
  * takes more (debt). status ALLOWED with remaining, or UNAVAILABLE. */
 gw_err_t gw_rlim_refund(gw_rlim_t *l, const char *key, double rate, double burst, int64_t amount, gw_rl_cb cb,
                         void *data);
-/* Budget: reserves amount (>= 0) micro-USD against budget (>= 0). */
+/* Budget: reserves amount (>= 0) nano-USD against budget (>= 0). */
 gw_err_t gw_rlim_budget_reserve(gw_rlim_t *l, const char *key, int64_t amount, int64_t budget, gw_rl_cb cb,
                                 void *data);
 /* Releases a reservation of reserved and adds actual (both >= 0) to spent.

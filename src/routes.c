@@ -187,6 +187,11 @@ static int admit_auth(gw_route_ctx_t *ctx)
     if (!cfg->auth_enabled)
         return 1;
     size_t vlen = 0, klen = 0, ti = 0;
+    if (gw_http_header_count(ctx->req, "authorization") > 1) { /* which one is meant? refuse, never guess */
+        gw_route_error(ctx, 400, "invalid_request_error", "duplicate_authorization", NULL,
+                       "more than one Authorization header: send exactly one", NULL);
+        return 0;
+    }
     const char *v = gw_http_header(ctx->req, "authorization", &vlen);
     const char *key = NULL;
     if (v == NULL || gw_auth_parse_bearer(v, vlen, &key, &klen) != GW_OK) {

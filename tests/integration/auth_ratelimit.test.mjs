@@ -1,6 +1,6 @@
 // auth_ratelimit.test.mjs - API keys (made with `llmgw keys create`, stored
 // hashed in the config file) and rate limits: 401 invalid_api_key without a
-// good key, 200 with one; per-IP and per-tenant token buckets answering 429
+// good key, 200 with one, 400 with two Authorization headers; per-IP and per-tenant token buckets answering 429
 // with Retry-After and x-ratelimit-limit / -remaining / -reset.
 
 import assert from 'node:assert/strict';
@@ -64,6 +64,16 @@ describe('API keys', () => {
     }
     const r = await request(gw.url, '/v1/models');
     assertOpenAIError(r, 401, { code: 'invalid_api_key' });
+  });
+
+  test('two Authorization headers: 400 duplicate_authorization, whichever comes first', async () => {
+    await fake.reset();
+    for (const pair of [[`Bearer ${key1}`, 'Bearer sk-wrong-key-000000000000'], ['Bearer sk-wrong-key-000000000000', `Bearer ${key1}`],
+      [`Bearer ${key1}`, `Bearer ${key2}`]]) {
+      const r = await chat(gw, chatBody('o-ok'), { headers: { authorization: pair } });
+      assertOpenAIError(r, 400, { type: 'invalid_request_error', code: 'duplicate_authorization' });
+    }
+    assert.equal(fake.seen().length, 0, 'none of them reached the upstream');
   });
 
   test('a created key works and maps to its tenant; the key is not logged', async () => {
