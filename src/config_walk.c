@@ -9,10 +9,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "config_int.h"
+#include "redis.h"
 
 typedef struct field field_t;
 typedef gw_err_t (*field_fn)(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int line, void *base);
@@ -342,7 +344,9 @@ static gw_err_t f_url(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int
     return GW_OK;
 }
 
-/* A redis://, rediss:// or unix:// URL, or null. */
+/* A redis:// or unix:// URL that the Redis client can read, or null: a bad
+ * one (rediss://, a bad port, ...) is refused here, by `config check` too,
+ * not at start. The reason never quotes the URL (it may hold a password). */
 static gw_err_t f_redis(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int line, void *base)
 {
     char *s = NULL;
@@ -351,8 +355,20 @@ static gw_err_t f_redis(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, i
         return rc;
     if (s != NULL && strncmp(s, "redis://", 8) != 0 && strncmp(s, "rediss://", 9) != 0 &&
         strncmp(s, "unix://", 7) != 0) {
+        sodium_memzero(s, strlen(s));
         gw_free(s);
         return type_error(x, v, line, "a redis://, rediss:// or unix:// URL (or null)");
+    }
+    if (s != NULL) {
+        gw_redis_url_t u;
+        char why[200] = "";
+        rc = gw_redis_url_parse(s, &u, why, sizeof(why));
+        sodium_memzero(&u, sizeof(u));
+        if (rc != GW_OK) {
+            sodium_memzero(s, strlen(s));
+            gw_free(s);
+            return gw__cfg_fail(x, line, "%s: %s", x->path, why);
+        }
     }
     gw_free(*SLOT(base, f->off, char *));
     *SLOT(base, f->off, char *) = s;

@@ -61,7 +61,7 @@ static gw_err_t schema_cache_open(gw_services_t *s, const gw_config_t *cfg, char
     char cerr[256] = "";
     if ((s->schema_cache = gw_schema_cache_new(&o, cerr, sizeof cerr)) != NULL)
         return GW_OK;
-    if (o.redis_url != NULL) { /* e.g. rediss://: the ask side still works, in-process */
+    if (o.redis_url != NULL) { /* no Redis client: the ask side still works, in-process */
         gw_log_msg("schema cache: %s (in-process only)", cerr);
         o.redis_url = NULL;
         if ((s->schema_cache = gw_schema_cache_new(&o, cerr, sizeof cerr)) != NULL)

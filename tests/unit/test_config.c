@@ -416,6 +416,21 @@ static void test_bad_types(void)
                "t.yaml:1: ask.bigquery.max_bytes_billed: expected a positive integer");
     expect_err("ask: {schema_cache: {redis_url: http://x}}\n",
                "t.yaml:1: ask.schema_cache.redis_url: expected a redis://, rediss:// or unix:// URL (or null)");
+    /* a URL the Redis client cannot read is a config error, never echoing the URL (it may hold a password) */
+    expect_err_has("redis_url: \"rediss://:s3cret-pw@h:6380\"\n", "t.yaml:1: redis_url: rediss:// (TLS) is not supported");
+    expect_err_has("ask: {schema_cache: {redis_url: \"redis://:s3cret-pw@h:99999\"}}\n",
+                   "t.yaml:1: ask.schema_cache.redis_url: bad Redis URL");
+    expect_err_has("redis_url: \"unix://\"\n", "t.yaml:1: redis_url: bad Redis URL");
+    {
+        char err[1024];
+        gw_config_t *c = parse("redis_url: \"rediss://:s3cret-pw@h:6380\"\n", err, sizeof err);
+        T_OK(c == NULL && strstr(err, "s3cret") == NULL, "the refusal does not quote the password: %s", err);
+        gw_config_unref(c);
+        c = parse("redis_url: \"unix:///run/redis.sock?db=2\"\n", err, sizeof err);
+        T_OK(c != NULL && strcmp(c->redis_url, "unix:///run/redis.sock?db=2") == 0, "a unix:// URL is kept: %s",
+             c ? "" : err);
+        gw_config_unref(c);
+    }
     expect_err("telemetry: {flush_interval_s: 0}\n", "t.yaml:1: telemetry.flush_interval_s: expected a positive integer");
     expect_err("telemetry: {service_name: null}\n", "t.yaml:1: telemetry.service_name: expected a string");
     expect_err("tenants: [{id: a, keys: blake2b:00}]\n", "t.yaml:1: tenants[0].keys: expected a list of strings");
