@@ -18,7 +18,9 @@
 #define WAKE_BYTES (256 * 1024)
 
 struct gw_logwriter {
-    int fd;
+    int fd;         /* used by the thread only */
+    int owned;      /* fd is closed by w */
+    int next_fd;    /* a reopened file waiting to be taken (under lock), -1 when none */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -98,8 +100,16 @@ static void *writer_main(void *arg)
         gw_buf_t tmp = w->queue; /* swap: workers fill the other buffer meanwhile */
         w->queue = w->spare;
         w->spare = tmp;
-        int stop = w->stop;
+        int stop = w->stop, old = -1;
+        if (w->next_fd >= 0) { /* a reopened file: this batch goes there */
+            old = w->owned ? w->fd : -1;
+            w->fd = w->next_fd;
+            w->owned = 1;
+            w->next_fd = -1;
+        }
         pthread_mutex_unlock(&w->lock);
+        if (old >= 0)
+            close(old);
         clock_gettime(CLOCK_MONOTONIC, &now);
         write_all(w->fd, w->spare.ptr, w->spare.len);
         gw_buf_reset(&w->spare);
@@ -117,12 +127,15 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-gw_logwriter_t *gw_logwriter_new(int fd, size_t queue_max, uint32_t interval_s, gw_logwriter_tick_cb cb, void *data)
+gw_logwriter_t *gw_logwriter_new(int fd, int owned, size_t queue_max, uint32_t interval_s, gw_logwriter_tick_cb cb,
+                                 void *data)
 {
     gw_logwriter_t *w = gw_calloc(1, sizeof(*w));
     if (w == NULL)
         return NULL;
     w->fd = fd;
+    w->owned = owned;
+    w->next_fd = -1;
     w->interval_s = interval_s;
     w->cb = cb;
     w->data = data;
@@ -173,6 +186,16 @@ size_t gw_logwriter_push(gw_logwriter_t *w, const char *p, size_t n)
 
 uint64_t gw_logwriter_dropped(gw_logwriter_t *w) { return atomic_load_explicit(&w->dropped, memory_order_relaxed); }
 
+void gw_logwriter_reopen(gw_logwriter_t *w, int fd)
+{
+    pthread_mutex_lock(&w->lock);
+    int untaken = w->next_fd;
+    w->next_fd = fd;
+    pthread_mutex_unlock(&w->lock);
+    if (untaken >= 0)
+        close(untaken);
+}
+
 void gw_logwriter_free(gw_logwriter_t *w)
 {
     if (w == NULL)
@@ -182,6 +205,10 @@ void gw_logwriter_free(gw_logwriter_t *w)
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    if (w->owned)
+        close(w->fd);
+    if (w->next_fd >= 0)
+        close(w->next_fd);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     gw_buf_free(&w->queue);

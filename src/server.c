@@ -6,8 +6,9 @@
  * between threads (nginx's reuseport, h2o's per-thread listeners). The
  * sockets are bound in the main thread first, so a bad address fails the
  * start with a clear message. The main thread keeps a small loop for
- * signals: SIGHUP reloads the config (a bad file keeps the old one),
- * SIGTERM/SIGINT drain: stop accepting, finish in-flight requests and
+ * signals: SIGHUP reloads the config (a bad file keeps the old one) and
+ * reopens telemetry.log, SIGUSR1 only reopens it (log rotation), SIGTERM/
+ * SIGINT drain: stop accepting, finish in-flight requests and
  * streams until drain_timeout_ms, then close what is left and exit 0.
  */
 #include "server.h"
@@ -35,7 +36,7 @@
 typedef struct serve_main {
     gw_app_t app;
     uv_loop_t loop;
-    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
     uv_timer_t poll;
     const char *config_path;
     uint64_t generation;
@@ -370,9 +371,8 @@ static void wake_workers(gw_app_t *app)
         uv_async_send(&app->workers[i].wakeup);
 }
 
-static void on_reload(uv_signal_t *s, int signum)
+static void reload(serve_main_t *m)
 {
-    serve_main_t *m = s->data;
     char err[512] = "";
     if (m->config_path == NULL) {
         gw_log_msg("SIGHUP: running on the embedded default, no file to reload");
@@ -407,6 +407,7 @@ static void on_poll(uv_timer_t *t)
     uv_close((uv_handle_t *)&m->sig_term, NULL);
     uv_close((uv_handle_t *)&m->sig_int, NULL);
     uv_close((uv_handle_t *)&m->sig_hup, NULL);
+    uv_close((uv_handle_t *)&m->sig_usr1, NULL);
 }
 
 static void on_terminate(uv_signal_t *s, int signum)
@@ -450,37 +451,73 @@ static void on_log_tick(void *data, gw_buf_t *out)
     gw_runtime_release(rt);
 }
 
-/* telemetry.log: stdout (default), stderr or a file (appended). */
+/* telemetry.log: stdout (default), stderr or a file (appended), handed to
+ * the log writer thread (which closes a file when done with it). */
 static int log_open(gw_app_t *app, const gw_config_t *cfg, char *err, size_t errlen)
 {
     const char *dest = cfg->telemetry.log;
-    app->log_fd = STDOUT_FILENO;
+    int fd = STDOUT_FILENO, owned = 0;
     if (dest != NULL && strcmp(dest, "stderr") == 0) {
-        app->log_fd = STDERR_FILENO;
+        fd = STDERR_FILENO;
     } else if (dest != NULL && strcmp(dest, "stdout") != 0 && dest[0] != '\0') {
-        app->log_fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (app->log_fd < 0) {
-            snprintf(err, errlen, "telemetry.log: cannot open '%s': %s", dest, strerror(errno));
-            app->log_fd = STDOUT_FILENO;
+        if ((app->log_path = gw_strdup(dest)) == NULL) {
+            snprintf(err, errlen, "out of memory");
             return -1;
         }
-        app->log_fd_owned = 1;
+        fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            snprintf(err, errlen, "telemetry.log: cannot open '%s': %s", dest, strerror(errno));
+            return -1;
+        }
+        owned = 1;
     }
-    app->logw = gw_logwriter_new(app->log_fd, LOG_QUEUE_MAX, cfg->telemetry.flush_interval_s, on_log_tick, app);
+    app->logw = gw_logwriter_new(fd, owned, LOG_QUEUE_MAX, cfg->telemetry.flush_interval_s, on_log_tick, app);
     if (app->logw == NULL) {
+        if (owned)
+            close(fd);
         snprintf(err, errlen, "cannot start the log writer thread");
         return -1;
     }
     return 0;
 }
 
+/* SIGUSR1, and SIGHUP after its reload: telemetry.log opened again at the
+ * same path, for log rotation (the old file was moved away); the lines
+ * queued from then on go to the new file. stdout and stderr stay. */
+static void log_reopen(gw_app_t *app)
+{
+    if (app->log_path == NULL || app->logw == NULL)
+        return;
+    int fd = open(app->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        gw_log_msg("telemetry.log: cannot reopen '%s': %s (still writing to the file open before)", app->log_path,
+                   strerror(errno));
+        return;
+    }
+    gw_logwriter_reopen(app->logw, fd);
+    gw_log_msg("telemetry.log: reopened %s", app->log_path);
+}
+
+static void on_reload(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    serve_main_t *m = s->data;
+    reload(m);
+    log_reopen(&m->app);
+}
+
+static void on_reopen(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    log_reopen(&((serve_main_t *)s->data)->app);
+}
+
 static void log_close(gw_app_t *app)
 {
-    gw_logwriter_free(app->logw); /* writes what is queued */
+    gw_logwriter_free(app->logw); /* writes what is queued, closes the file */
     app->logw = NULL;
-    if (app->log_fd_owned)
-        close(app->log_fd);
-    app->log_fd_owned = 0;
+    gw_free(app->log_path);
+    app->log_path = NULL;
 }
 
 static int app_init(serve_main_t *m, gw_config_t *cfg, char *err, size_t errlen)
@@ -516,14 +553,15 @@ static int app_init(serve_main_t *m, gw_config_t *cfg, char *err, size_t errlen)
 static void signals_init(serve_main_t *m)
 {
     uv_loop_init(&m->loop);
-    uv_signal_t *sigs[] = {&m->sig_term, &m->sig_int, &m->sig_hup};
-    for (size_t i = 0; i < 3; i++) {
+    uv_signal_t *sigs[] = {&m->sig_term, &m->sig_int, &m->sig_hup, &m->sig_usr1};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
         uv_signal_init(&m->loop, sigs[i]);
         sigs[i]->data = m;
     }
     uv_signal_start(&m->sig_term, on_terminate, SIGTERM);
     uv_signal_start(&m->sig_int, on_terminate, SIGINT);
     uv_signal_start(&m->sig_hup, on_reload, SIGHUP);
+    uv_signal_start(&m->sig_usr1, on_reopen, SIGUSR1);
     uv_timer_init(&m->loop, &m->poll);
     m->poll.data = m;
 }

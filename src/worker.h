@@ -65,8 +65,7 @@ typedef struct gw_app {
     gw_worker_t *workers;
     size_t n_workers;
     atomic_int draining;
-    int log_fd;                /* telemetry.log: stdout, stderr or an opened file */
-    int log_fd_owned;
+    char *log_path;            /* telemetry.log when it names a file (reopened on SIGHUP and SIGUSR1), else NULL */
     gw_logwriter_t *logw;      /* the request log's writer thread */
     gw_metrics_t metrics;      /* process-wide counters (atomics) */
     struct gw_otel_exporter *otel; /* trace export options and counters; NULL when telemetry.otlp_endpoint is null */

@@ -1,10 +1,14 @@
 // lifecycle.test.mjs - process lifecycle: /healthz and /readyz; SIGHUP with a
 // valid file swaps the config without dropping an open keep-alive connection;
 // SIGHUP with a broken file keeps the old config and says why on stderr;
+// SIGUSR1 and SIGHUP reopen telemetry.log at its path (log rotation);
 // SIGTERM drains an in-flight slow stream to [DONE], refuses new connections
 // and exits 0.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { startFake } from './lib/fake.mjs';
@@ -43,6 +47,46 @@ describe('health', () => {
     assert.equal(h.status, 200);
     const r = await request(gw.url, '/readyz');
     assert.equal(r.status, 200, r.body);
+  });
+});
+
+describe('log rotation', () => {
+  test('SIGUSR1, then SIGHUP, reopen telemetry.log at its path: later lines go to the new file', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgw-logrot-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'requests.log');
+    const cfg = gatewayConfig(fake, { models: [model('m1', 'oai', 'ok~m1')] });
+    cfg.telemetry = { ...(cfg.telemetry ?? {}), log: file };
+    const gw = await startGateway(t, { config: cfg });
+    const idsIn = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '').split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l)).filter((l) => l.route === '/v1/chat/completions').map((l) => l.request_id);
+    const send = async (text) => {
+      const r = await chat(gw, chatBody('m1', text));
+      assert.equal(r.status, 200, r.body);
+      return r.headers['x-request-id'];
+    };
+    const waitIn = async (f, id) => {
+      for (const end = Date.now() + 5000; !idsIn(f).includes(id); await sleep(20))
+        assert.ok(Date.now() < end, `${id} written to ${f}`);
+    };
+    const a = await send('before');
+    await waitIn(file, a);
+    fs.renameSync(file, `${file}.1`); // what logrotate does, then it signals
+    let mark = gw.stderr().length;
+    gw.signal('SIGUSR1');
+    await gw.waitStderr(/telemetry\.log: reopened/, 5000, mark);
+    const b = await send('after SIGUSR1');
+    await waitIn(file, b);
+    fs.renameSync(file, `${file}.2`);
+    mark = gw.stderr().length;
+    gw.signal('SIGHUP');
+    await gw.waitStderr(/telemetry\.log: reopened/, 5000, mark);
+    const c = await send('after SIGHUP');
+    await waitIn(file, c);
+    assert.deepEqual(idsIn(`${file}.1`), [a], 'the first file keeps only the line before SIGUSR1');
+    assert.deepEqual(idsIn(`${file}.2`), [b], 'the second only the line between the signals');
+    assert.deepEqual(idsIn(file), [c], 'the new file the line after SIGHUP');
+    assert.ok(gw.running());
   });
 });
 
