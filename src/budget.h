@@ -25,6 +25,7 @@ typedef struct gw_budget_state {
     _Atomic int64_t committed_nusd;    /* settled spend + outstanding reservations */
     _Atomic int64_t spent_nusd;        /* settled spend */
     _Atomic uint64_t tpm_tat_ns;       /* GCRA theoretical arrival time */
+    int metrics_label;                 /* /metrics gives it its own tenant label (under gw_metrics_t.labels_lock) */
 } gw_budget_state_t;
 
 /* A tenant's limits, from its config. */

@@ -30,7 +30,11 @@ static const double lat_bounds[GW_HIST_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0
 static const double fine_bounds[GW_HIST_BUCKETS] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                     0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
 
-void gw_metrics_init(gw_metrics_t *m) { m->overhead.fine = 1; }
+void gw_metrics_init(gw_metrics_t *m)
+{
+    m->overhead.fine = 1;
+    pthread_mutex_init(&m->labels_lock, NULL);
+}
 
 const char *gw_metrics_route_name(int route)
 {
@@ -212,15 +216,39 @@ static const char *row_label(const gw_usage_table_t *u, size_t row)
     return row ? u->cfg->tenants[row - 1].id : "none";
 }
 
-/* One series per (top tenant, model) with a non-zero value, then "other". */
-static void render_field(const gw_usage_table_t *u, const rank_t *rk, size_t k, gw_buf_t *b, const char *name,
+/* Gives labels (rk in rank order, top first): the active rows without one
+ * while fewer than k rows have one; past k (k shrank), the lowest-ranked
+ * labelled rows give theirs back. lab[row] receives the outcome. */
+static void assign_labels(gw_metrics_t *mt, const gw_usage_table_t *u, const rank_t *rk, size_t k, char *lab)
+{
+    pthread_mutex_lock(&mt->labels_lock);
+    size_t n = 0;
+    for (size_t r = 0; r < u->n_rows; r++)
+        n += u->tenants[r]->metrics_label != 0;
+    for (size_t i = 0; i < u->n_rows && n < k; i++) {
+        gw_budget_state_t *t = u->tenants[rk[i].row];
+        if (!t->metrics_label && (rk[i].cost > 0 || rk[i].activity > 0))
+            t->metrics_label = 1, n++;
+    }
+    for (size_t i = u->n_rows; i-- > 0 && n > k;) {
+        gw_budget_state_t *t = u->tenants[rk[i].row];
+        if (t->metrics_label)
+            t->metrics_label = 0, n--;
+    }
+    for (size_t r = 0; r < u->n_rows; r++)
+        lab[r] = (char)(u->tenants[r]->metrics_label != 0);
+    pthread_mutex_unlock(&mt->labels_lock);
+}
+
+/* One series per (labelled tenant, model) with a non-zero value, then "other". */
+static void render_field(const gw_usage_table_t *u, const rank_t *rk, const char *lab, gw_buf_t *b, const char *name,
                          const char *type, int f)
 {
     for (size_t m = 0; m < u->n_models; m++) {
         uint64_t other = 0;
         for (size_t i = 0; i < u->n_rows; i++) {
             uint64_t v = cell_field(u->cells[rk[i].row * u->n_models + m], f);
-            if (i >= k)
+            if (!lab[rk[i].row])
                 other += v;
             else if (v != 0)
                 sample(b, name, row_label(u, rk[i].row), u->cfg->models[m].alias, type, f, v);
@@ -230,12 +258,12 @@ static void render_field(const gw_usage_table_t *u, const rank_t *rk, size_t k, 
     }
 }
 
-static void render_budgets(const gw_usage_table_t *u, const rank_t *rk, size_t k, gw_buf_t *b)
+static void render_budgets(const gw_usage_table_t *u, const rank_t *rk, const char *lab, gw_buf_t *b)
 {
-    head(b, "llmgw_budget_remaining_usd", "gauge", "Budget left (budget minus spend and reservations), top tenants.");
-    for (size_t i = 0; i < k && i < u->n_rows; i++) {
+    head(b, "llmgw_budget_remaining_usd", "gauge", "Budget left (budget minus spend and reservations), labelled tenants.");
+    for (size_t i = 0; i < u->n_rows; i++) {
         const gw_budget_limits_t *lim = &u->limits[rk[i].row];
-        if (lim->budget_nusd < 0)
+        if (!lab[rk[i].row] || lim->budget_nusd < 0)
             continue;
         gw_buf_adds(b, "llmgw_budget_remaining_usd{tenant=\"");
         label_value(b, row_label(u, rk[i].row));
@@ -245,11 +273,15 @@ static void render_budgets(const gw_usage_table_t *u, const rank_t *rk, size_t k
     }
 }
 
-static gw_err_t render_usage(const gw_usage_table_t *u, size_t max_tenants, gw_buf_t *b)
+static gw_err_t render_usage(gw_metrics_t *mt, const gw_usage_table_t *u, size_t max_tenants, gw_buf_t *b)
 {
     rank_t *rk = gw_calloc(u->n_rows, sizeof(*rk));
-    if (rk == NULL)
+    char *lab = gw_calloc(u->n_rows, 1);
+    if (rk == NULL || lab == NULL) {
+        gw_free(rk);
+        gw_free(lab);
         return GW_ENOMEM;
+    }
     for (size_t r = 0; r < u->n_rows; r++) {
         rk[r].row = r;
         for (size_t m = 0; m < u->n_models; m++) {
@@ -259,21 +291,22 @@ static gw_err_t render_usage(const gw_usage_table_t *u, size_t max_tenants, gw_b
         }
     }
     qsort(rk, u->n_rows, sizeof(*rk), rank_cmp);
-    size_t k = max_tenants < u->n_rows ? max_tenants : u->n_rows;
+    assign_labels(mt, u, rk, max_tenants, lab);
     head(b, "llmgw_tenant_requests_total", "counter", "Requests per tenant and the model alias they asked for.");
-    render_field(u, rk, k, b, "llmgw_tenant_requests_total", NULL, F_REQ);
+    render_field(u, rk, lab, b, "llmgw_tenant_requests_total", NULL, F_REQ);
     head(b, "llmgw_tokens_total", "counter", "Tokens billed by upstreams (estimates included).");
-    render_field(u, rk, k, b, "llmgw_tokens_total", "prompt", F_PROMPT);
-    render_field(u, rk, k, b, "llmgw_tokens_total", "completion", F_COMPL);
+    render_field(u, rk, lab, b, "llmgw_tokens_total", "prompt", F_PROMPT);
+    render_field(u, rk, lab, b, "llmgw_tokens_total", "completion", F_COMPL);
     head(b, "llmgw_cost_usd_total", "counter", "USD spent, by tenant and model (exact to 1e-9).");
-    render_field(u, rk, k, b, "llmgw_cost_usd_total", NULL, F_COST);
+    render_field(u, rk, lab, b, "llmgw_cost_usd_total", NULL, F_COST);
     head(b, "llmgw_estimated_attempts_total", "counter", "Attempts without usage (tokens estimated).");
-    render_field(u, rk, k, b, "llmgw_estimated_attempts_total", NULL, F_EST);
+    render_field(u, rk, lab, b, "llmgw_estimated_attempts_total", NULL, F_EST);
     head(b, "llmgw_estimated_tokens_total", "counter", "The estimated part of llmgw_tokens_total.");
-    render_field(u, rk, k, b, "llmgw_estimated_tokens_total", "prompt", F_EST_P);
-    render_field(u, rk, k, b, "llmgw_estimated_tokens_total", "completion", F_EST_C);
-    render_budgets(u, rk, k, b);
+    render_field(u, rk, lab, b, "llmgw_estimated_tokens_total", "prompt", F_EST_P);
+    render_field(u, rk, lab, b, "llmgw_estimated_tokens_total", "completion", F_EST_C);
+    render_budgets(u, rk, lab, b);
     gw_free(rk);
+    gw_free(lab);
     return GW_OK;
 }
 
@@ -309,7 +342,7 @@ static void render_otel(const gw_metrics_t *m, gw_buf_t *b)
     }
 }
 
-gw_err_t gw_metrics_render(const gw_metrics_t *m, const gw_usage_table_t *u, size_t max_tenants, double uptime_s,
+gw_err_t gw_metrics_render(gw_metrics_t *m, const gw_usage_table_t *u, size_t max_tenants, double uptime_s,
                            gw_buf_t *out)
 {
     render_requests(m, u, out);
@@ -325,7 +358,7 @@ gw_err_t gw_metrics_render(const gw_metrics_t *m, const gw_usage_table_t *u, siz
     render_hist(out, "llmgw_gateway_overhead_seconds", "Total time minus upstream time per LLM request.",
                 &m->overhead);
     render_otel(m, out);
-    if (u != NULL && render_usage(u, max_tenants, out) != GW_OK)
+    if (u != NULL && render_usage(m, u, max_tenants, out) != GW_OK)
         return GW_ENOMEM;
     /* gw_buf refuses what passes its bound: a full buffer means a cut exposition */
     return out->len + 256 < out->max ? GW_OK : GW_ETOOBIG;

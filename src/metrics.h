@@ -12,6 +12,7 @@
 #ifndef GW_METRICS_H
 #define GW_METRICS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,7 @@ typedef struct gw_metrics {
     gw_hist_t ttft;     /* LLM requests: first byte to the client */
     gw_hist_t overhead; /* LLM requests: total minus upstream */
     const struct gw_otel_exporter *otel; /* the trace exporter (set before the workers start), or NULL */
+    pthread_mutex_t labels_lock; /* which tenants have a label of their own (gw_metrics_render) */
 } gw_metrics_t;
 
 /* Sets the histogram bounds of a zeroed m (the counters start at 0). */
@@ -90,10 +92,14 @@ struct gw_usage_table;
 
 /* Appends the whole exposition to out: the app counters m, the usage
  * table u (tokens, USD, per-model requests; may be NULL) with at most
- * max_tenants tenant label values (top by spend, the rest summed into
- * tenant="other"), and uptime_s. GW_ETOOBIG when out's bound is too
- * small. Allocates a scratch array of u's tenant rows. */
-gw_err_t gw_metrics_render(const gw_metrics_t *m, const struct gw_usage_table *u, size_t max_tenants,
+ * max_tenants tenant label values, and uptime_s. A tenant's label, once
+ * given, stays (so every tenant series and tenant="other" only grow, as
+ * Prometheus counters must): while fewer than max_tenants tenants have
+ * one, the active tenants without one get one, top spenders first; the
+ * rest are summed into tenant="other". Shrinking max_tenants (a reload)
+ * takes labels back from the lowest spenders. GW_ETOOBIG when out's bound
+ * is too small. Allocates a scratch array of u's tenant rows. */
+gw_err_t gw_metrics_render(gw_metrics_t *m, const struct gw_usage_table *u, size_t max_tenants,
                            double uptime_s, gw_buf_t *out);
 
 /* Appends v nano-units as a decimal with 9 digits after the point. */

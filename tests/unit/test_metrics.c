@@ -1,8 +1,9 @@
 /* test_metrics.c - the Prometheus exposition (metrics.h): every line is a
  * HELP/TYPE comment or a well-formed sample of a declared family,
  * histograms are cumulative with +Inf = _count, exact values for requests,
- * attempts, tokens and USD, and the tenant label bounded to the top-K by
- * spend with the rest summed into "other". */
+ * attempts, tokens and USD, and the tenant label bounded to K values
+ * with the rest summed into "other": labels go to the top spenders and
+ * stay, so no series (other included) ever goes down between scrapes. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,50 @@ static void fill(gw_metrics_t *m, gw_usage_table_t *u)
     gw_usage_account_tokens(u, 3, 1, 1, 0, 0, &tot);      /* t3: 3000 */
 }
 
+/* A tenant keeps its label when another outspends it, so "other" never
+ * goes down; shrinking K takes labels back, growing it gives new ones. */
+static void test_sticky_labels(void)
+{
+    char err[256] = "";
+    gw_config_t *cfg = gw_config_parse(yaml, strlen(yaml), "m.yaml", err, sizeof err);
+    gw_usage_table_t *u = cfg ? gw_usage_table_new(cfg, NULL) : NULL;
+    gw_config_unref(cfg);
+    gw_metrics_t *m = gw_calloc(1, sizeof(*m));
+    T_OK(u != NULL && m != NULL, "table: %s", err);
+    if (u == NULL || m == NULL)
+        goto out;
+    gw_metrics_init(m);
+    gw_usage_totals_t tot;
+    gw_buf_t b;
+    gw_buf_init(&b, 1 << 22);
+    gw_usage_account_tokens(u, 1, 1, 1000, 0, 0, &tot); /* t1: 3000 nano-USD on b */
+    gw_usage_account_tokens(u, 2, 0, 2000, 0, 0, &tot); /* t2: 2000 nano-USD on a */
+    T_OK(gw_metrics_render(m, u, 1, 1, &b) == GW_OK, "render 1");
+    T_OK(strstr(b.ptr, "llmgw_tokens_total{tenant=\"t1\",model=\"b\",type=\"prompt\"} 1000\n") &&
+             strstr(b.ptr, "llmgw_tokens_total{tenant=\"other\",model=\"a\",type=\"prompt\"} 2000\n"),
+         "K=1: the top spender t1 gets the label, t2 is other: %s", b.ptr);
+    gw_usage_account_tokens(u, 2, 0, 5000, 0, 0, &tot); /* t2 now spends more than t1 */
+    gw_buf_reset(&b);
+    T_OK(gw_metrics_render(m, u, 1, 1, &b) == GW_OK, "render 2");
+    T_OK(strstr(b.ptr, "llmgw_tokens_total{tenant=\"t1\",model=\"b\",type=\"prompt\"} 1000\n") &&
+             strstr(b.ptr, "llmgw_tokens_total{tenant=\"other\",model=\"a\",type=\"prompt\"} 7000\n") &&
+             strstr(b.ptr, "tenant=\"t2\"") == NULL,
+         "t1 keeps its label, other grows 2000 -> 7000 (it would have dropped to 0)");
+    gw_buf_reset(&b);
+    T_OK(gw_metrics_render(m, u, 0, 1, &b) == GW_OK && strstr(b.ptr, "tenant=\"t1\"") == NULL &&
+             strstr(b.ptr, "llmgw_tokens_total{tenant=\"other\",model=\"b\",type=\"prompt\"} 1000\n"),
+         "K shrunk to 0: the label is taken back");
+    gw_buf_reset(&b);
+    T_OK(gw_metrics_render(m, u, 2, 1, &b) == GW_OK && strstr(b.ptr, "tenant=\"t1\"") != NULL &&
+             strstr(b.ptr, "llmgw_tokens_total{tenant=\"t2\",model=\"a\",type=\"prompt\"} 7000\n") &&
+             strstr(b.ptr, "tenant=\"other\"") == NULL && strstr(b.ptr, "tenant=\"t3\"") == NULL,
+         "K=2: both active tenants get labels, the idle t3 none");
+    gw_buf_free(&b);
+out:
+    gw_free(m);
+    gw_usage_table_free(u);
+}
+
 int main(void)
 {
     char err[256] = "";
@@ -182,5 +227,6 @@ int main(void)
     gw_buf_free(&b);
     gw_free(m);
     gw_usage_table_free(u);
+    test_sticky_labels();
     return t_done("test_metrics");
 }
