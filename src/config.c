@@ -173,6 +173,7 @@ gw_err_t gw__cfg_set_defaults(gw_config_t *c)
     c->telemetry.flush_interval_s = 10;
     c->telemetry.log_prompts = 0;
     c->telemetry.metrics_max_tenants = 20;
+    c->telemetry.metrics_auth = 0;
     c->telemetry.sample_ratio = 1.0;
     c->redis_fail_open = 1;
     c->listen_port = 8080;

@@ -35,7 +35,8 @@
  *   ask.schema_cache redis_url null, ttl_s 3600,
  *   ask.planner mode auto, model null; ask.formatter mode template, model null,
  *   telemetry otlp_endpoint null, service_name llmgw, log stdout,
- *     flush_interval_s 10, log_prompts false, metrics_max_tenants 20.
+ *     flush_interval_s 10, log_prompts false, metrics_max_tenants 20,
+ *     metrics_auth false.
  * Strings that name a URL are checked (http(s) for base_url, clickhouse.url,
  * otlp_endpoint; redis://, rediss:// or unix:// for the redis URLs). A
  * plain null, ~ or empty value, or a ${VAR} that expands to "", means "not
@@ -137,7 +138,8 @@ typedef struct gw_cfg_telemetry {
     char *log;           /* stdout | stderr | a file path */
     uint32_t flush_interval_s;
     int log_prompts;
-    uint32_t metrics_max_tenants; /* tenant label: top-K by spend, the rest "other" */
+    uint32_t metrics_max_tenants; /* tenant label: K values (sticky, top spenders first), the rest "other" */
+    int metrics_auth;             /* GET /metrics needs an admin key (auth.enabled required) */
     double sample_ratio;          /* share of new traces (no client traceparent) exported, 0..1 */
 } gw_cfg_telemetry_t;
 

@@ -176,6 +176,17 @@ static gw_err_t check_protected(gw__cfg_ctx_t *x)
                         c->listen);
 }
 
+/* telemetry.metrics_auth asks for an admin key: without auth there is none. */
+static gw_err_t check_metrics_auth(gw__cfg_ctx_t *x)
+{
+    gw_config_t *c = x->c;
+    if (!c->telemetry.metrics_auth || c->auth_enabled)
+        return GW_OK;
+    return gw__cfg_fail(x, line_of(x->root, "telemetry", "metrics_auth"),
+                        "telemetry.metrics_auth needs auth: {enabled: true} (GET /metrics would take an admin key, "
+                        "and without auth there is none)");
+}
+
 gw_err_t gw__cfg_check(gw__cfg_ctx_t *x)
 {
     gw_config_t *c = x->c;
@@ -190,5 +201,7 @@ gw_err_t gw__cfg_check(gw__cfg_ctx_t *x)
         rc = check_ask(x);
     if (rc == GW_OK)
         rc = check_protected(x);
+    if (rc == GW_OK)
+        rc = check_metrics_auth(x);
     return rc;
 }

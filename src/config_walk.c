@@ -838,6 +838,7 @@ static const field_t telemetry_fields[] = {
     {"log", f_str, CFG(telemetry.log), 0, 0, NULL},
     {"flush_interval_s", f_u32, CFG(telemetry.flush_interval_s), 1, 0, NULL},
     {"log_prompts", f_bool, CFG(telemetry.log_prompts), 0, 0, NULL},
+    {"metrics_auth", f_bool, CFG(telemetry.metrics_auth), 0, 0, NULL},
     {"metrics_max_tenants", f_u32, CFG(telemetry.metrics_max_tenants), 1, 1000, NULL},
 };
 static const section_t auth_section = SECTION(auth_fields), limits_section = SECTION(limits_fields),

@@ -208,6 +208,18 @@ static int admit_auth(gw_route_ctx_t *ctx)
     return 1;
 }
 
+/* telemetry.metrics_auth: GET /metrics takes an admin key (401 without a
+ * good key, 403 with a tenant's). */
+static int admit_admin(gw_route_ctx_t *ctx)
+{
+    if (!admit_auth(ctx))
+        return 0;
+    if (ctx->tenant != NULL && ctx->tenant->admin)
+        return 1;
+    gw_route_error(ctx, 403, "permission_error", "admin_required", NULL, "GET /metrics needs an admin key", NULL);
+    return 0;
+}
+
 /* Per-tenant rps here; with redis_url, rps, tokens_per_min and budget in
  * Redis (admit_shared), and then fn runs when Redis has answered. */
 static int admit_tenant(gw_route_ctx_t *ctx, handler_fn fn)
@@ -253,6 +265,8 @@ void gw_routes_dispatch(gw_http_req_t *req)
         stack.route_id = rt->id;
         stack.trace = rt->gateway ? gw_trace_req_begin(req, rt->method, rt->path) : NULL; /* /v1 routes only */
         if (rt->gateway && (!admit_ip(&stack) || !admit_auth(&stack) || !admit_tenant(&stack, rt->fn)))
+            return;
+        if (rt->id == GW_ROUTE_METRICS && stack.rt->cfg->telemetry.metrics_auth && !admit_admin(&stack))
             return;
         rt->fn(&stack);
         return;

@@ -5,6 +5,7 @@
 // gauges back to 0. Log lines under load: exactly one valid JSON line per
 // request, no key material. Answers the connection layer sends itself (431,
 // 413, 400 malformed) get one log line each and count under route="none".
+// With telemetry.metrics_auth, /metrics takes an admin key.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -226,5 +227,27 @@ describe('connection-level errors: one log line each, counted under route="none"
     await sleep(100);
     const m = (await request(g.url, '/metrics')).body;
     assert.equal(none(m, 503), 1);
+  });
+});
+
+describe('telemetry.metrics_auth', () => {
+  test('GET /metrics: 401 without a good key, 403 with a tenant key, 200 with an admin key', async (t) => {
+    const cfg = gatewayConfig(fake, { models: [model('o-ok', 'oai', 'ok~o')],
+      tenants: [{ id: 'ops', admin: true, keys: [] }, { id: 'app', keys: [] }], telemetry: { log: 'stdout', metrics_auth: true } });
+    cfg.auth = { enabled: true };
+    const w = await writeConfig(cfg);
+    const admin = createKey(w.file, 'ops', { admin: true });
+    const user = createKey(w.file, 'app');
+    const g = await startGateway(t, { file: w.file, port: w.port, dir: w.dir });
+    let r = await request(g.url, '/metrics');
+    assert.equal(r.status, 401, r.body);
+    assert.equal(JSON.parse(r.body).error.code, 'invalid_api_key');
+    r = await request(g.url, '/metrics', { headers: bearer(user) });
+    assert.equal(r.status, 403, r.body);
+    assert.equal(JSON.parse(r.body).error.code, 'admin_required');
+    r = await request(g.url, '/metrics', { headers: bearer(admin) });
+    assert.equal(r.status, 200, r.body);
+    assert.match(r.body, /^llmgw_uptime_seconds /m);
+    assert.equal((await request(g.url, '/healthz')).status, 200, 'health stays open');
   });
 });

@@ -431,6 +431,9 @@ static void test_bad_types(void)
              c ? "" : err);
         gw_config_unref(c);
     }
+    expect_err_has("auth: {enabled: false}\ntelemetry: {metrics_auth: true}\n",
+                   "t.yaml:2: telemetry.metrics_auth needs auth: {enabled: true}");
+    expect_err("telemetry: {metrics_auth: sure}\n", "t.yaml:1: telemetry.metrics_auth: expected true or false");
     expect_err("telemetry: {flush_interval_s: 0}\n", "t.yaml:1: telemetry.flush_interval_s: expected a positive integer");
     expect_err("telemetry: {service_name: null}\n", "t.yaml:1: telemetry.service_name: expected a string");
     expect_err("tenants: [{id: a, keys: blake2b:00}]\n", "t.yaml:1: tenants[0].keys: expected a list of strings");
