@@ -137,7 +137,10 @@ int gw_trace_span_begin(gw_trace_t *t, gw_idgen_t *g, int parent, gw_span_kind_t
 void gw_trace_span_end(gw_trace_t *t, int i, uint64_t end_ns, gw_span_status_t st, const char *msg);
 /* Attribute setters: key must be a string literal; a key already on the
  * span is overwritten (for strings, the old bytes stay in the arena). A
- * value that does not fit is counted in the span's dropped_attrs. */
+ * value that does not fit is counted in the span's dropped_attrs. On a
+ * trace that is not sampled they do nothing, and spans get no names: such
+ * a trace is kept for its ids (the traceparent sent upstream) and never
+ * exported, like OpenTelemetry's non-recording spans. */
 void gw_trace_set_str(gw_trace_t *t, int i, const char *key, const char *val);
 void gw_trace_set_strn(gw_trace_t *t, int i, const char *key, const char *val, size_t n);
 void gw_trace_set_int(gw_trace_t *t, int i, const char *key, int64_t val);

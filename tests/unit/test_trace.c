@@ -170,6 +170,15 @@ static void test_root(gw_idgen_t *g)
     const char *unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
     t = gw_trace_begin(g, 1, unsampled, strlen(unsampled), "GET", "/v1/models");
     T_OK(!gw_trace_sampled(t), "flags 00: not sampled");
+    gw_trace_set_str(t, 0, "llmgw.request_id", "req_1");
+    gw_trace_set_int(t, 0, "llmgw.attempt", 1);
+    char utp[GW_TRACEPARENT_LEN + 1];
+    int us = gw_trace_attempt_open(t, g, NULL, 1, 0, 1, utp);
+    T_OK(t->spans[0].n_attrs == 0 && t->arena_len == 0 && t->spans[0].name_len == 0,
+         "not sampled: no attribute, no name recorded (%u attrs, %u arena bytes)", t->spans[0].n_attrs, t->arena_len);
+    T_OK(us == 1 && strlen(utp) == 55 && strncmp(utp, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36) == 0 &&
+             strcmp(utp + 53, "00") == 0,
+         "not sampled: the attempt still gets ids and a traceparent with flags 00: %s", utp);
     gw_trace_end(t, 2, 404, "t", NULL);
     T_OK(t->spans[0].status == GW_STATUS_UNSET, "4xx server span stays UNSET");
     gw_trace_free(t);
