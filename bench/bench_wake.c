@@ -147,9 +147,8 @@ static void tcp_case(int cpu, size_t size, int n, double *w, double *rt)
 
 int main(int argc, char **argv)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 2000;
-    if (n < 10)
-        n = 10;
+    long v = argc > 1 ? strtol(argv[1], NULL, 10) : 2000;
+    int n = (int)(v < 10 ? 10 : v > 1000000 ? 1000000 : v);
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || pin(0) != 0) {
         fprintf(stderr, "bench_wake: needs CPUs 0 and 1\n");
         return 1;

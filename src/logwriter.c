@@ -74,7 +74,7 @@ static void deadline_ms(struct timespec *ts, uint32_t ms, const struct timespec 
 static void writer_wait(gw_logwriter_t *w, const struct timespec *next)
 {
     int ticking = w->cb != NULL && w->interval_s > 0;
-    while (w->queue.len == 0 && !w->stop) { /* idle: sleep until a line or the tick */
+    while (w->queue.len == 0 && !w->stop && w->next_fd < 0) { /* idle: sleep until a line, a reopen or the tick */
         if (!ticking) {
             pthread_cond_wait(&w->cond, &w->lock);
             continue;
@@ -191,6 +191,7 @@ void gw_logwriter_reopen(gw_logwriter_t *w, int fd)
     pthread_mutex_lock(&w->lock);
     int untaken = w->next_fd;
     w->next_fd = fd;
+    pthread_cond_signal(&w->cond); /* an idle writer takes it now and lets the old file go */
     pthread_mutex_unlock(&w->lock);
     if (untaken >= 0)
         close(untaken);

@@ -29,9 +29,10 @@ gw_logwriter_t *gw_logwriter_new(int fd, int owned, size_t queue_max, uint32_t i
                                  void *data);
 
 /* Hands w a new fd, which w owns from now on (log rotation: the same path
- * opened again). The writer switches at its next batch, so every line
- * queued from now on goes to fd; the previous fd is closed then if w owned
- * it. A fd handed earlier and not yet taken is closed. Thread-safe. */
+ * opened again). The writer switches at its next batch (at once when it
+ * is idle), so every line queued from now on goes to fd; the previous fd
+ * is closed then if w owned it. A fd handed earlier and not yet taken is
+ * closed. Thread-safe. */
 void gw_logwriter_reopen(gw_logwriter_t *w, int fd);
 
 /* Queues p[0..n) (whole lines) without waiting for I/O; takes the queue
