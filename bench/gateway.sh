@@ -23,24 +23,8 @@ PORT=${PORT:-18090}
 [ -x "$BIN" ] || { echo "build llmgw first (scripts/build.sh)"; exit 1; }
 [ -f "$PEERS" ] || { echo "peers.sh not found at $PEERS (set PEERS=)"; exit 1; }
 mkdir -p "$WORK"
-# peers.sh sends "Authorization: Bearer sk-bench-dummy" to every target: that
-# is the tenant's key here, stored as its BLAKE2b-256 hash like keys create does
-HASH=$(printf '%s' sk-bench-dummy | b2sum -l 256 | cut -d' ' -f1)
-cat >"$WORK/llmgw.yaml" <<CONFIG
-listen: 127.0.0.1:$PORT
-workers: 1
-auth: {enabled: true}
-limits: {max_body_bytes: 1048576, upstream_timeout_ms: 60000, retry_budget: 2}
-rate_limit:
-  per_ip: {rps: 1000000, burst: 1000000}
-providers:
-  - {name: fake, kind: openai, base_url: \${UPSTREAM_BASE_URL}, api_key: \${OPENAI_API_KEY}}
-models:
-  - {alias: gpt-4o-mini, provider: fake, model: gpt-4o-mini, price: {input_per_mtok: 0.15, output_per_mtok: 0.60}}
-tenants:
-  - {id: bench, keys: ["blake2b:$HASH"], rate: {rps: 1000000, burst: 1000000}}
-ask: {engine: none}
-CONFIG
+. "$ROOT/bench/llmgw_bench_config.sh"
+llmgw_bench_config "$WORK/llmgw.yaml" "$PORT" '${UPSTREAM_BASE_URL}' '${OPENAI_API_KEY}'
 if [ "${TRACE:-0}" = 1 ]; then
   mkdir -p "$WORK/otlp-sink"
   cat >"$WORK/otlp-sink/nginx.conf" <<SINK

@@ -55,23 +55,9 @@ events { worker_connections 256; }
 http { access_log off; client_body_buffer_size 1m;
        server { listen 127.0.0.1:18096; location / { return 200; } } }
 SINK
-HASH=$(printf '%s' sk-bench-dummy | b2sum -l 256 | cut -d' ' -f1)
+. "$ROOT/bench/llmgw_bench_config.sh"
 config() { # config <file> <tracing 0|1>
-  cat >"$1" <<CONFIG
-listen: 127.0.0.1:$PORT
-workers: 1
-auth: {enabled: true}
-limits: {max_body_bytes: 1048576, upstream_timeout_ms: 60000, retry_budget: 2}
-rate_limit:
-  per_ip: {rps: 1000000, burst: 1000000}
-providers:
-  - {name: fake, kind: openai, base_url: $UP, api_key: sk-fake}
-models:
-  - {alias: gpt-4o-mini, provider: fake, model: gpt-4o-mini, price: {input_per_mtok: 0.15, output_per_mtok: 0.60}}
-tenants:
-  - {id: bench, keys: ["blake2b:$HASH"], rate: {rps: 1000000, burst: 1000000}}
-ask: {engine: none}
-CONFIG
+  llmgw_bench_config "$1" "$PORT" "$UP" sk-fake
   [ "$2" = 1 ] && echo "telemetry: {otlp_endpoint: http://127.0.0.1:18096, sample_ratio: ${SAMPLE_RATIO:-1}}" >>"$1"
   return 0
 }
