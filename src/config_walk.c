@@ -345,8 +345,9 @@ static gw_err_t f_url(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int
 }
 
 /* A redis:// or unix:// URL that the Redis client can read, or null: a bad
- * one (rediss://, a bad port, ...) is refused here, by `config check` too,
- * not at start. The reason never quotes the URL (it may hold a password). */
+ * one (rediss://, a bad port, ...) is refused when the config is read (a
+ * reload too), not when the client starts. The reason never quotes the URL
+ * (it may hold a password), and the URL is wiped before it is freed. */
 static gw_err_t f_redis(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, int line, void *base)
 {
     char *s = NULL;
