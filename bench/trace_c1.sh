@@ -5,10 +5,11 @@
 #
 # The layout of peers.sh's headline c=1 figure: wrk, the fake upstream
 # (../shared/bench's nginx) and llmgw all on CPU 0; the OTLP sink (an nginx
-# answering 200, standing in for the collector) on CPU 1. Each round runs,
-# in this order, direct (wrk -> fake upstream), llmgw with tracing off and
-# llmgw with every trace exported (telemetry.sample_ratio SAMPLE_RATIO,
-# default 1), each as: llmgw alone on CPU 1 under wrk -c64 for 3 s (warm-up),
+# answering 200, standing in for the collector) on CPU 1. Each round runs
+# direct (wrk -> fake upstream), then llmgw with tracing off and llmgw with
+# every trace exported (telemetry.sample_ratio SAMPLE_RATIO, default 1) in
+# turns (off first in odd rounds, on first in even ones, so that neither
+# always runs last), each as: llmgw alone on CPU 1 under wrk -c64 for 3 s (warm-up),
 # then moved to CPU 0 and wrk -t1 -c1 for SECS s. Per run it prints the
 # latency percentiles and llmgw's own CPU time per request (all its
 # threads, from /proc/PID/task/*/schedstat: exact, not sampled); then the
@@ -104,7 +105,8 @@ echo "| round | arm | requests | p50 | p90 | p95 | p99 | p99.9 (µs) | llmgw CPU
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 : >"$WORK/results.txt"
 for r in $(seq "$ROUNDS"); do
-  for arm in direct off on; do
+  order="direct off on"; [ $((r % 2)) = 0 ] && order="direct on off" # no arm always runs last
+  for arm in $order; do
     if [ $arm = direct ]; then line="$(wrk_c1 "$UP/chat/completions") 0"; else line=$(run_llmgw $arm); fi
     echo "$r $arm $line" >>"$WORK/results.txt"
     echo "$r $arm $line" | awk '{ sub(/n=/, "", $4); printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
