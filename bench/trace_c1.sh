@@ -120,7 +120,8 @@ awk '
     for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2 }
   { sub(/n=/, "", $4); k = ++n[$2]; for (c = 4; c <= 10; c++) v[$2, k, c] = $c
-    if ($2 != "direct") added[$2, k] = $8 - d99[$1]; else d99[$1] = $8 }
+    if ($2 != "direct") added[$2, k] = $8 - d99[$1]; else d99[$1] = $8
+    p99[$2, $1] = $8 }
   END {
     print "| arm | p50 | p90 | p95 | p99 | p99.9 | CPU ns/req (medians over rounds) |"
     print "|---|---:|---:|---:|---:|---:|---:|"
@@ -133,6 +134,9 @@ awk '
     ao = med("aoff", 1); an = med("aon", 1)
     printf "\nadded p99 (llmgw minus direct, same round), median: off %.1f µs, on %.1f µs: tracing adds %+.1f µs = %+.1f%% of the core'"'"'s added p99\n",
            ao, an, an - ao, (ao > 0 ? 100 * (an - ao) / ao : 0)
+    for (k = 1; k <= n["off"]; k++) v["pair", k, 1] = p99["on", k] - p99["off", k]
+    n["pair"] = n["off"]
+    printf "paired (on minus off p99 in the same round), median: %+.1f µs (steadier when the box drifts)\n", med("pair", 1)
     printf "llmgw CPU per request: off %s ns, on %s ns: tracing adds %+d ns\n", med("off", 10), med("on", 10),
            med("on", 10) - med("off", 10)
   }' "$WORK/results.txt"
