@@ -193,7 +193,7 @@ static void free_strv(char **v, size_t n)
     gw_free(v);
 }
 
-static void free_secret(char *s)
+void gw__cfg_free_secret(char *s)
 {
     if (s != NULL) {
         sodium_memzero(s, strlen(s));
@@ -207,7 +207,7 @@ static void free_providers(gw_config_t *c)
         gw_cfg_provider_t *p = &c->providers[i];
         gw_free(p->name);
         gw_free(p->base_url);
-        free_secret(p->api_key);
+        gw__cfg_free_secret(p->api_key);
         gw_free(p->host);
         gw_free(p->base_path);
     }
@@ -242,9 +242,9 @@ static void free_ask(gw_cfg_ask_t *a)
                  a->planner_model,    a->formatter_mode,   a->formatter_model};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         gw_free(s[i]);
-    free_secret(a->schema_cache_redis_url); /* may carry a password */
+    gw__cfg_free_secret(a->schema_cache_redis_url); /* may carry a password */
     gw_free(a->clickhouse_user);
-    free_secret(a->clickhouse_password);
+    gw__cfg_free_secret(a->clickhouse_password);
 }
 
 static void config_free(gw_config_t *c)
@@ -252,7 +252,7 @@ static void config_free(gw_config_t *c)
     gw_free(c->path);
     gw_free(c->listen);
     gw_free(c->listen_host);
-    free_secret(c->redis_url);
+    gw__cfg_free_secret(c->redis_url);
     free_tables(c);
     free_ask(&c->ask);
     gw_free(c->telemetry.otlp_endpoint);

@@ -53,6 +53,9 @@ struct fy_node_pair *gw__cfg_map_pair(struct fy_node *map, const char *key);
 gw_err_t gw__cfg_walk(gw__cfg_ctx_t *x);
 /* Reference and policy checks after the walk (config_check.c). */
 gw_err_t gw__cfg_check(gw__cfg_ctx_t *x);
+/* Wipes then frees a string that may hold a secret (an API key, a password
+ * in a URL). NULL is fine. */
+void gw__cfg_free_secret(char *s);
 /* Fills the documented defaults; auth_enabled is left to the caller. */
 gw_err_t gw__cfg_set_defaults(gw_config_t *c);
 

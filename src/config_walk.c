@@ -356,8 +356,7 @@ static gw_err_t f_redis(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, i
         return rc;
     if (s != NULL && strncmp(s, "redis://", 8) != 0 && strncmp(s, "rediss://", 9) != 0 &&
         strncmp(s, "unix://", 7) != 0) {
-        sodium_memzero(s, strlen(s));
-        gw_free(s);
+        gw__cfg_free_secret(s);
         return type_error(x, v, line, "a redis://, rediss:// or unix:// URL (or null)");
     }
     if (s != NULL) {
@@ -366,12 +365,11 @@ static gw_err_t f_redis(gw__cfg_ctx_t *x, const field_t *f, struct fy_node *v, i
         rc = gw_redis_url_parse(s, &u, why, sizeof(why));
         sodium_memzero(&u, sizeof(u));
         if (rc != GW_OK) {
-            sodium_memzero(s, strlen(s));
-            gw_free(s);
+            gw__cfg_free_secret(s);
             return gw__cfg_fail(x, line, "%s: %s", x->path, why);
         }
     }
-    gw_free(*SLOT(base, f->off, char *));
+    gw__cfg_free_secret(*SLOT(base, f->off, char *));
     *SLOT(base, f->off, char *) = s;
     return GW_OK;
 }

@@ -451,6 +451,9 @@ static void on_log_tick(void *data, gw_buf_t *out)
     gw_runtime_release(rt);
 }
 
+/* telemetry.log's file, appended to (opened at start and on a reopen). */
+static int log_file_open(const char *path) { return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644); }
+
 /* telemetry.log: stdout (default), stderr or a file (appended), handed to
  * the log writer thread (which closes a file when done with it). */
 static int log_open(gw_app_t *app, const gw_config_t *cfg, char *err, size_t errlen)
@@ -464,7 +467,7 @@ static int log_open(gw_app_t *app, const gw_config_t *cfg, char *err, size_t err
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        fd = open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        fd = log_file_open(dest);
         if (fd < 0) {
             snprintf(err, errlen, "telemetry.log: cannot open '%s': %s", dest, strerror(errno));
             return -1;
@@ -488,7 +491,7 @@ static void log_reopen(gw_app_t *app)
 {
     if (app->log_path == NULL || app->logw == NULL)
         return;
-    int fd = open(app->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = log_file_open(app->log_path);
     if (fd < 0) {
         gw_log_msg("telemetry.log: cannot reopen '%s': %s (still writing to the file open before)", app->log_path,
                    strerror(errno));

@@ -159,7 +159,7 @@ static int arena_put(gw_trace_t *t, const char *s, size_t n, uint16_t *off, uint
 /* Name made of up to two parts joined by a space ("POST /v1/chat"). */
 static void set_name(gw_trace_t *t, gw_span_t *sp, const char *a, const char *b)
 {
-    if (!(t->flags & GW_TRACE_FLAG_SAMPLED)) /* not recorded */
+    if (!gw_trace_sampled(t)) /* not recorded */
         return;
     char tmp[256];
     size_t la = a ? strnlen(a, 128) : 0, lb = b ? strnlen(b, 126) : 0;
@@ -261,7 +261,7 @@ static gw_span_attr_t *attr_slot(gw_span_t *sp, const char *key)
 void gw_trace_set_strn(gw_trace_t *t, int i, const char *key, const char *val, size_t n)
 {
     gw_span_t *sp = span_at(t, i);
-    if (sp == NULL || val == NULL || !(t->flags & GW_TRACE_FLAG_SAMPLED)) /* not recorded: nobody reads it */
+    if (sp == NULL || val == NULL || !gw_trace_sampled(t)) /* not recorded: nobody reads it */
         return;
     uint16_t off, len;
     if (!arena_put(t, val, n, &off, &len)) {
@@ -286,7 +286,7 @@ void gw_trace_set_str(gw_trace_t *t, int i, const char *key, const char *val)
 static void set_num(gw_trace_t *t, int i, const char *key, gw_attr_type_t type, int64_t iv, double dv)
 {
     gw_span_t *sp = span_at(t, i);
-    gw_span_attr_t *a = sp && (t->flags & GW_TRACE_FLAG_SAMPLED) ? attr_slot(sp, key) : NULL;
+    gw_span_attr_t *a = sp && gw_trace_sampled(t) ? attr_slot(sp, key) : NULL;
     if (a == NULL)
         return;
     a->type = (uint8_t)type;
